@@ -1,0 +1,49 @@
+# The commands people type. DB picks the target (sql/$(DB)/, envs/$(DB).env); REV a revision.
+DB ?= local
+REV ?=
+NAME ?=
+DBVC = node dist/cli.js
+
+.PHONY: install build migrate rollback status history current stamp revision repair test clean
+
+install: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: dist/cli.js
+dist/cli.js: node_modules/.installed tsconfig.json $(shell find src -name '*.ts')
+	node_modules/.bin/tsc -p tsconfig.json
+	@chmod +x dist/cli.js
+
+migrate: build
+	$(DBVC) upgrade $(REV) --db '$(DB)'
+
+rollback: build
+	$(DBVC) downgrade '$(if $(REV),$(REV),-1)' --db '$(DB)'
+
+status: build
+	$(DBVC) status --db '$(DB)'
+
+history: build
+	$(DBVC) history --db '$(DB)'
+
+current: build
+	$(DBVC) current --db '$(DB)'
+
+stamp: build
+	@test -n '$(REV)' || { echo 'usage: make stamp DB=aiven REV=0003' >&2; exit 2; }
+	$(DBVC) stamp '$(REV)' --db '$(DB)'
+
+repair: build
+	$(DBVC) repair --db '$(DB)'
+
+revision: build
+	@test -n '$(NAME)' || { echo 'usage: make revision DB=aiven NAME="add orders"' >&2; exit 2; }
+	$(DBVC) revision '$(NAME)' --db '$(DB)'
+
+test: build
+	node test/run.mjs
+
+clean:
+	rm -rf dist node_modules/.installed

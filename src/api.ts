@@ -1,0 +1,244 @@
+// The commands as typed functions that return data; they never print or exit (the CLI does that).
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { openConnection, type Connection } from './connect.js';
+import { DbvcError } from './core/errors.js';
+import { labelAt, locateDatabase, planDowngrade, planUpgrade, resolveRevision, type Migration, type Plan, type Position, type Step } from './core/plan.js';
+import { loadMigrations, writeNewFile } from './fs.js';
+import { runPlan } from './runner.js';
+import { acquireLock, ensureTables, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
+
+export { resolveConfig } from './config.js';
+export { DbvcError, EXIT_CODES } from './core/errors.js';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export interface Reporter {
+  info(line: string): void;
+  notice(message: string): void;
+  stepStart?(step: Step): void;
+  stepDone?(step: Step, ms: number): void;
+}
+
+export interface RunOptions {
+  report: Reporter;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  from: string | null;
+  to: string | null;
+  steps: { direction: 'up' | 'down'; version: string; name: string; file: string }[];
+}
+
+/**
+ * Applies migrations up to `target` (default head), each in its own transaction, under the migration lock.
+ * Throws before running anything on malformed files, drift, an unknown revision or an impossible target;
+ * a failing migration throws a 'sql' DbvcError after the earlier ones have committed.
+ */
+export async function upgrade(config: Config, target: string | undefined, options: RunOptions): Promise<RunResult> {
+  return moveDatabase(config, options, 'up', target ?? 'head');
+}
+
+/** Runs down files from the current revision to `target`; refuses before running anything if one is missing. */
+export async function downgrade(config: Config, target: string, options: RunOptions): Promise<RunResult> {
+  return moveDatabase(config, options, 'down', target);
+}
+
+async function moveDatabase(config: Config, options: RunOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
+  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+  return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db) => {
+    const state = await readState(db, config.schema);
+    const position = locateDatabase(migrations, state, config.migrationsLabel);
+    refuseProblems(position);
+    const targetIndex = resolveRevision(target, migrations, position.index);
+    const plan = direction === 'up'
+      ? planUpgrade(migrations, position, targetIndex)
+      : planDowngrade(migrations, position, targetIndex, state.recorded);
+    refuseUnsupported(plan);
+    if (plan.steps.length > 0 && !state.hasTables) await ensureTables(db, config.schema);
+    const done = await runPlan(db, plan, { ...runContext(config), signal: options.signal, onStepStart: options.report.stepStart, onStepDone: options.report.stepDone });
+    return { from: plan.from, to: plan.to, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };
+  });
+}
+
+function refuseProblems(position: Position): void {
+  if (position.problems.length === 1) throw position.problems[0];
+  if (position.problems.length > 1) {
+    throw new DbvcError('state', `${position.problems.length} problems keep dbvc from moving the database`, {
+      details: position.problems.flatMap((p) => [p.message, ...p.details.map((d) => `  ${d}`)]),
+      hint: 'run dbvc status for the full picture; nothing was run',
+    });
+  }
+}
+
+function refuseUnsupported(plan: Plan): void {
+  const bare = plan.steps.find((s) => s.migration.up.noTransaction);
+  if (bare) {
+    throw new DbvcError('usage', `${bare.migration.up.path} asks for dbvc:no-transaction, which this version of dbvc cannot run yet`, {
+      file: bare.migration.up.path,
+      hint: 'remove the directive if the statements can run in a transaction, or run the file by hand and dbvc stamp it; nothing was run',
+    });
+  }
+}
+
+export interface StatusReport {
+  target: string;
+  server: string;
+  current: string | null;
+  currentStem: string | null;
+  head: string | null;
+  applied: number;
+  pending: { version: string; name: string; file: string }[];
+  problems: { code: string; message: string; hint?: string; details: string[] }[];
+}
+
+/** Where the database stands, what is pending and what is wrong. Read-only; takes no lock. */
+export async function status(config: Config, options: RunOptions): Promise<StatusReport> {
+  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+  return withSession(config, options, 'dbvc status', async (db, connection) => {
+    const position = locateDatabase(migrations, await readState(db, config.schema), config.migrationsLabel);
+    const isKnown = !position.isLost;
+    const pending = isKnown ? migrations.slice(position.index + 1) : [];
+    return {
+      target: config.db,
+      server: connection.server,
+      current: position.current,
+      currentStem: isKnown && position.index >= 0 ? migrations[position.index].stem : null,
+      head: migrations.length > 0 ? migrations[migrations.length - 1].version : null,
+      applied: isKnown ? position.index + 1 : 0,
+      pending: pending.map((m) => ({ version: m.version, name: m.name, file: m.up.path })),
+      problems: position.problems.map((p) => ({ code: p.code, message: p.message, hint: p.hint, details: p.details })),
+    };
+  });
+}
+
+/** The current revision as stored in alembic_version (null at base). Read-only. */
+export async function current(config: Config, options: RunOptions): Promise<{ current: string | null; isHead: boolean; stem: string | null }> {
+  const report = await status(config, options);
+  const isHead = report.problems.length === 0 && report.pending.length === 0;
+  return { current: report.current, isHead, stem: report.currentStem };
+}
+
+/** Every dbvc_history row, oldest first. Read-only. */
+export async function history(config: Config, options: RunOptions): Promise<HistoryRow[]> {
+  return withSession(config, options, 'dbvc history', (db) => readHistory(db, config.schema));
+}
+
+/**
+ * Sets alembic_version to `target` without running any migration, recording a 'stamp' row per migration crossed.
+ * `purge` first empties alembic_version: the way out of an unknown revision or Alembic branches.
+ */
+export async function stamp(config: Config, target: string, purge: boolean, options: RunOptions): Promise<{ from: string | null; to: string | null }> {
+  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+  return withLockedSession(config, options, 'dbvc stamp', async (db) => {
+    const state = await readState(db, config.schema);
+    const position = locateDatabase(migrations, state, config.migrationsLabel);
+    if (position.isLost && !purge) throw position.problems[0];
+    const startIndex = purge ? -1 : position.index;
+    const targetIndex = resolveRevision(target, migrations, startIndex);
+    const to = targetIndex < 0 ? null : migrations[targetIndex].version;
+    await ensureTables(db, config.schema);
+    const context = runContext(config);
+    await db.begin(async (tx) => {
+      if (purge) await tx`delete from ${tx(config.schema)}.alembic_version`;
+      await writeVersion(tx, config.schema, purge ? null : position.current, to);
+      for (const entry of stampEntries(migrations, startIndex, targetIndex, context)) await recordEvent(tx, config.schema, entry);
+    });
+    return { from: position.current, to };
+  });
+}
+
+function stampEntries(migrations: Migration[], fromIndex: number, toIndex: number, context: ReturnType<typeof runContext>): HistoryEntry[] {
+  const isUp = toIndex > fromIndex;
+  const crossed = isUp ? migrations.slice(fromIndex + 1, toIndex + 1) : migrations.slice(toIndex + 1, fromIndex + 1).reverse();
+  return crossed.map((m) => ({
+    ...baseEntry(context, 'stamp', m),
+    fromVersion: labelOrNull(migrations, isUp ? migrations.indexOf(m) - 1 : migrations.indexOf(m)),
+    toVersion: labelOrNull(migrations, isUp ? migrations.indexOf(m) : migrations.indexOf(m) - 1),
+    upChecksum: isUp ? m.up.checksum : null,
+    upSql: isUp ? m.up.text : null,
+  }));
+}
+
+/**
+ * Accepts the current text of every applied up file that changed (drift), recording a 'repair' row per file with
+ * the new checksum. Returns the files accepted; nothing else moves.
+ */
+export async function repair(config: Config, options: RunOptions): Promise<{ repaired: { file: string; was: string; now: string }[] }> {
+  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+  return withLockedSession(config, options, 'dbvc repair', async (db) => {
+    const state = await readState(db, config.schema);
+    const position = locateDatabase(migrations, state, config.migrationsLabel);
+    if (position.isLost) throw position.problems[0];
+    const context = runContext(config);
+    const repaired = position.drifted.map((m) => ({ file: m.up.path, was: state.recorded.get(m.version)!.upChecksum, now: m.up.checksum }));
+    await db.begin(async (tx) => {
+      for (const m of position.drifted) {
+        const was = state.recorded.get(m.version)!.upChecksum;
+        await recordEvent(tx, config.schema, { ...baseEntry(context, 'repair', m), note: `accepted the changed file; was ${was}` });
+      }
+    });
+    return { repaired };
+  });
+}
+
+/** Writes the next NNNN_name.up.sql / .down.sql pair; refuses names that would make an invalid file name. */
+export async function revision(config: Config, name: string): Promise<{ up: string; down: string }> {
+  const slug = name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  if (!/^[a-z0-9_]+$/.test(slug) || /^_+$/.test(slug)) {
+    throw new DbvcError('usage', `"${name}" cannot be used in a file name`, { hint: 'use letters, digits, spaces, - and _ (for example "add orders")' });
+  }
+  await mkdir(config.migrationsDir, { recursive: true });
+  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+  const highest = migrations.length > 0 ? migrations[migrations.length - 1].number : 0n;
+  const version = String(highest + 1n).padStart(4, '0');
+  const stem = `${version}_${slug}`;
+  const header = (direction: string) => `-- ${stem}: ${name.trim()} (${direction})\n-- Write the SQL below; dbvc runs this file in one transaction.\n\n`;
+  const up = join(config.migrationsDir, `${stem}.up.sql`);
+  const down = join(config.migrationsDir, `${stem}.down.sql`);
+  await writeNewFile(up, header('upgrade'));
+  await writeNewFile(down, header('downgrade'));
+  return { up: `${config.migrationsLabel}/${stem}.up.sql`, down: `${config.migrationsLabel}/${stem}.down.sql` };
+}
+
+function runContext(config: Config) {
+  return { schema: config.schema, runId: randomUUID(), clientHost: hostname(), dbvcVersion: VERSION };
+}
+
+function baseEntry(context: ReturnType<typeof runContext>, event: HistoryEntry['event'], m: Migration): HistoryEntry {
+  return {
+    runId: context.runId, event, version: m.version, name: m.name, fromVersion: null, toVersion: null,
+    upChecksum: m.up.checksum, downChecksum: m.down?.checksum ?? null, upSql: m.up.text, downSql: m.down?.text ?? null,
+    clientHost: context.clientHost, durationMs: null, dbvcVersion: context.dbvcVersion, note: null,
+  };
+}
+
+function labelOrNull(migrations: Migration[], index: number): string | null {
+  return index < 0 ? null : labelAt(migrations, index);
+}
+
+async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await openConnection(config, { onNotice: options.report.notice, onInfo: options.report.info }, application);
+  options.report.info(`target ${config.db}: ${connection.server} (URL from ${config.urlSource}), schema ${config.schema}`);
+  try {
+    return await work(connection.db, connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function withLockedSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db) => Promise<T>): Promise<T> {
+  return withSession(config, options, application, async (db) => {
+    await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal);
+    try {
+      return await work(db);
+    } finally {
+      await releaseLock(db, config.schema);
+    }
+  });
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// sade wiring: argv -> Config -> api -> log. The only module that exits the process.
+import sade from 'sade';
+import * as api from './api.js';
+import { resolveConfig, type Config, type Flags } from './config.js';
+import { DbvcError, EXIT_CODES } from './core/errors.js';
+import { createLog, formatMs, type Log } from './log.js';
+
+interface Options extends Flags {
+  json?: boolean;
+  color?: boolean;
+  'exit-code'?: boolean;
+  purge?: boolean;
+  'lock-timeout'?: string;
+  _: string[];
+}
+
+type Action = (log: Log, options: Options, signal: AbortSignal, ...args: string[]) => Promise<number | void>;
+
+const prog = sade('dbvc').version(api.VERSION)
+  .option('--db', 'Target: migrations in sql/<db>/, settings in envs/<db>.env (default local)')
+  .option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
+  .option('--dir', 'Migrations folder (default sql/<db>)')
+  .option('--schema', 'Schema holding alembic_version and dbvc_history (default public)')
+  .option('--lock-timeout', 'How long to wait for another run to finish, e.g. 30s (default 30s)')
+  .option('--no-color', 'Plain output (also when NO_COLOR is set or output is not a terminal)');
+
+prog.command('upgrade [revision]')
+  .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N')
+  .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003')
+  .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
+
+prog.command('downgrade <revision>')
+  .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N')
+  .example('downgrade -1').example('downgrade 0002 --db aiven').example('downgrade base')
+  .action(command((log, o, signal, rev) => move(log, o, signal, 'down', rev)));
+
+prog.command('current')
+  .describe('Print the revision alembic_version holds')
+  .option('--json', 'Print JSON')
+  .example('current --db neon')
+  .action(command(async (log, o, signal) => {
+    const config = configure(log, o);
+    const result = await api.current(config, { report: log, signal });
+    if (o.json) return log.json(result);
+    log.result(result.current === null ? 'base' : `${result.stem ?? result.current}${result.isHead ? ' (head)' : ''}`);
+  }));
+
+prog.command('status')
+  .describe('Show the current revision, head, pending migrations and any problem')
+  .option('--json', 'Print JSON')
+  .option('--exit-code', `Exit ${EXIT_CODES.check} when anything is pending or wrong (a CI gate)`)
+  .example('status').example('status --exit-code --db aiven')
+  .action(command(async (log, o, signal) => {
+    const report = await api.status(configure(log, o), { report: log, signal });
+    if (o.json) log.json(report);
+    else printStatus(log, report);
+    const isClean = report.pending.length === 0 && report.problems.length === 0;
+    return o['exit-code'] && !isClean ? EXIT_CODES.check : 0;
+  }));
+
+prog.command('history')
+  .describe('List dbvc_history: every up, down, stamp, repair and adoption, oldest first')
+  .option('--json', 'Print JSON')
+  .example('history --db aiven')
+  .action(command(async (log, o, signal) => {
+    const rows = await api.history(configure(log, o), { report: log, signal });
+    if (o.json) return log.json(rows);
+    if (rows.length === 0) return log.result('no history yet');
+    for (const r of rows) {
+      const moved = `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}`;
+      const took = r.durationMs === null ? '' : ` ${formatMs(r.durationMs)}`;
+      log.result(`${r.appliedAt.toISOString()}  ${r.event.padEnd(7)} ${(r.version ?? '').padEnd(6)} ${r.name ?? ''}  ${moved}  by ${r.appliedBy}@${r.clientHost ?? '?'}${took}${r.note ? `  (${r.note})` : ''}`);
+    }
+  }));
+
+prog.command('stamp <revision>')
+  .describe('Set alembic_version to REVISION without running migrations (adopt an existing database)')
+  .option('--purge', 'Empty alembic_version first (unknown Alembic revision or branches)')
+  .example('stamp 0003 --db aiven').example('stamp 0001 --purge')
+  .action(command(async (log, o, signal, rev) => {
+    const result = await api.stamp(configure(log, o), rev, Boolean(o.purge), { report: log, signal });
+    log.result(`stamped: ${result.from ?? 'base'} -> ${result.to ?? 'base'} (no migration was run)`);
+  }));
+
+prog.command('repair')
+  .describe('Accept the current text of applied files that changed, after review; records who accepted it')
+  .example('repair --db aiven')
+  .action(command(async (log, o, signal) => {
+    const { repaired } = await api.repair(configure(log, o), { report: log, signal });
+    if (repaired.length === 0) return log.result('nothing to repair: every applied file matches its recorded checksum');
+    for (const r of repaired) log.result(`accepted ${r.file}\n  was ${r.was}\n  now ${r.now}`);
+  }));
+
+prog.command('revision <name>')
+  .describe('Write the next NNNN_name.up.sql / .down.sql pair')
+  .example('revision "add orders" --db aiven')
+  .action(command(async (log, o, _signal, name) => {
+    const files = await api.revision(configure(log, o, false), name);
+    log.result(`created ${files.up}\ncreated ${files.down}`);
+  }));
+
+async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
+  const config = configure(log, o);
+  const run = direction === 'up' ? api.upgrade(config, rev, { report: log, signal }) : api.downgrade(config, rev!, { report: log, signal });
+  const result = await run;
+  if (result.steps.length === 0) return log.result(`nothing to do: the database is already at ${result.to ?? 'base'}`);
+  log.result(`${config.db} is now at ${result.to ?? 'base'} (${result.steps.length} migration${result.steps.length === 1 ? '' : 's'} ${direction === 'up' ? 'applied' : 'reverted'})`);
+}
+
+function printStatus(log: Log, report: api.StatusReport): void {
+  const c = log.colors;
+  log.result(`current: ${report.current ?? 'base'}${report.currentStem && report.currentStem !== report.current ? ` (${report.currentStem})` : ''}`);
+  log.result(`head:    ${report.head ?? 'none (no migrations)'}`);
+  log.result(`applied: ${report.applied}, pending: ${report.pending.length}`);
+  for (const p of report.pending) log.result(`  ${c.yellow('pending')} ${p.file}`);
+  for (const p of report.problems) {
+    log.result(`${c.red('problem')} ${p.message}`);
+    for (const d of p.details) log.result(`  ${d}`);
+    if (p.hint) log.result(`  ${c.dim('hint')} ${p.hint}`);
+  }
+}
+
+function configure(log: Log, o: Options, needsServer = true): Config {
+  const flags = { db: o.db, url: o.url, dir: o.dir, schema: o.schema, lockTimeout: o['lock-timeout'] };
+  const config = resolveConfig(flags, process.env, process.cwd(), needsServer);
+  if (config.server.kind === 'url' && config.server.password) log.addSecret(config.server.password);
+  return config;
+}
+
+function command(action: Action) {
+  return (...params: unknown[]) => ({ action, params });
+}
+
+/** `dbvc downgrade -1`: mri would read -1 as a flag, so negative steps move behind `--` before parsing. */
+export function protectNegativeSteps(argv: string[]): string[] {
+  const steps = argv.slice(2).filter((a) => /^-\d+$/.test(a));
+  if (steps.length === 0 || argv.includes('--')) return argv;
+  return [...argv.filter((a, i) => i < 2 || !/^-\d+$/.test(a)), '--', ...steps];
+}
+
+async function main(): Promise<number> {
+  const argv = protectNegativeSteps(process.argv);
+  const color = process.stdout.isTTY === true && !('NO_COLOR' in process.env) && !argv.includes('--no-color');
+  const secrets = collectSecrets(argv);
+  const log = createLog({ stdout: process.stdout, stderr: process.stderr, color, secrets });
+  const parsed = parseArguments(argv);
+  if (parsed === 'usage') return EXIT_CODES.usage;
+  if (!parsed) return 0; // --help or --version was printed
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
+    log.info(`${signal}: stopping; the migration in progress is rolled back (press Ctrl-C again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const { action, params } = parsed.handler(...parsed.args) as { action: Action; params: unknown[] };
+    const options = params[params.length - 1] as Options;
+    const positional = params.slice(0, -1).map((p) => (p === undefined ? undefined : String(p))) as string[];
+    const code = await action(log, options, controller.signal, ...positional);
+    return controller.signal.aborted ? EXIT_CODES.interrupted : typeof code === 'number' ? code : 0;
+  } catch (error) {
+    return fail(log, error);
+  }
+}
+
+/**
+ * sade prints its own usage errors (unknown command or option, missing argument) and calls process.exit(1);
+ * we keep its message but exit with the documented usage code.
+ */
+function parseArguments(argv: string[]) {
+  const exit = process.exit;
+  process.exit = (() => { throw USAGE; }) as typeof process.exit;
+  try {
+    return prog.parse(argv, { lazy: true, unknown: (flag: string) => `unknown option ${flag}` });
+  } catch (error) {
+    if (error === USAGE) return 'usage';
+    throw error;
+  } finally {
+    process.exit = exit;
+  }
+}
+
+const USAGE = Symbol('usage');
+
+function fail(log: Log, error: unknown): number {
+  log.error(error);
+  return error instanceof DbvcError ? EXIT_CODES[error.code] : 70;
+}
+
+/** Passwords from --url, the environment and the env file, decoded and encoded, for the log to scrub. */
+function collectSecrets(argv: string[]): string[] {
+  const secrets: string[] = [];
+  const urls = [argv[argv.indexOf('--url') + 1], process.env.DATABASE_URL, process.env.PGPASSWORD].filter(Boolean) as string[];
+  for (const text of urls) {
+    try {
+      const password = new URL(text).password;
+      if (password) secrets.push(password, decodeURIComponent(password));
+    } catch {
+      if (!text.includes('://')) secrets.push(text);
+    }
+  }
+  return secrets;
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, (error) => {
+  process.stderr.write(`internal error: ${String(error)}\n`);
+  process.exitCode = 70;
+});

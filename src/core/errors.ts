@@ -1,0 +1,88 @@
+// The one error class dbvc throws on purpose, its codes, and the exit code each maps to.
+
+export type ErrorCode =
+  | 'usage' // a flag, argument or revision the user typed is wrong
+  | 'config' // env file, URL, target name or directory is wrong
+  | 'file' // a migration file is malformed
+  | 'state' // the database is somewhere dbvc will not move from (drift, unknown revision, branches)
+  | 'irreversible' // a downgrade would cross a migration without a down file
+  | 'sql' // a migration failed on the server
+  | 'lock' // another run holds the migration lock
+  | 'connect' // the server could not be reached or refused us
+  | 'check' // status --exit-code found pending work or a problem
+  | 'interrupted'; // Ctrl-C or SIGTERM
+
+/** Stable exit codes; README lists them. */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  sql: 1,
+  usage: 2,
+  config: 2,
+  file: 2,
+  irreversible: 2,
+  check: 3,
+  state: 3,
+  lock: 4,
+  connect: 5,
+  interrupted: 130,
+};
+
+export interface ErrorOptions {
+  file?: string;
+  hint?: string;
+  /** Extra lines shown under the message (a source excerpt, a list of problems). */
+  details?: string[];
+  cause?: unknown;
+}
+
+export class DbvcError extends Error {
+  readonly code: ErrorCode;
+  readonly file?: string;
+  readonly hint?: string;
+  readonly details: string[];
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DbvcError';
+    this.code = code;
+    this.file = options.file;
+    this.hint = options.hint;
+    this.details = options.details ?? [];
+  }
+}
+
+export function isDbvcError(value: unknown): value is DbvcError {
+  return value instanceof DbvcError;
+}
+
+export interface SourcePoint {
+  line: number; // 1-based
+  column: number; // 1-based, in code points
+  text: string; // the whole source line
+}
+
+/** Turns a 1-based code-point offset (PostgreSQL's `position`) into line and column. */
+export function locateOffset(source: string, position: number): SourcePoint {
+  const chars = Array.from(source);
+  const index = Math.max(0, Math.min(position - 1, chars.length));
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < index; i++) {
+    if (chars[i] === '\n') {
+      line += 1;
+      lineStart = i + 1;
+    }
+  }
+  let lineEnd = chars.indexOf('\n', lineStart);
+  if (lineEnd === -1) lineEnd = chars.length;
+  const text = chars.slice(lineStart, lineEnd).join('').replace(/\r$/, '');
+  return { line, column: index - lineStart + 1, text };
+}
+
+/** The line and a caret under the column, for showing where a statement failed. */
+export function excerpt(point: SourcePoint): string[] {
+  const gutter = `${point.line} | `;
+  const pad = ' '.repeat(gutter.length - 2) + '| ';
+  const before = Array.from(point.text).slice(0, point.column - 1);
+  const indent = before.map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
+  return [gutter + point.text, pad + indent + '^'];
+}

@@ -1,0 +1,219 @@
+// Migrations + what the database records -> where it stands, what is wrong, and the steps to a target.
+import { DbvcError } from './errors.js';
+import type { SqlFile } from './parse.js';
+
+export interface Migration {
+  version: string;
+  number: bigint;
+  name: string;
+  stem: string;
+  up: SqlFile;
+  down?: SqlFile;
+}
+
+/** What the ledger says about one version: its most recent row that recorded it as applied. */
+export interface Recorded {
+  version: string;
+  event: string;
+  upChecksum: string;
+  downChecksum: string | null;
+  downSql: string | null;
+}
+
+export interface DatabaseState {
+  versions: string[]; // the rows of alembic_version
+  recorded: Map<string, Recorded>;
+}
+
+export interface Position {
+  current: string | null; // the raw alembic_version value; null is base
+  index: number; // -1 for base (also when lost)
+  isLost: boolean; // alembic_version holds an unknown revision or several rows: no position at all
+  problems: DbvcError[];
+  drifted: Migration[];
+}
+
+export interface Step {
+  direction: 'up' | 'down';
+  migration: Migration;
+  from: string | null; // alembic_version before the step
+  to: string | null; // and after it
+  sql: string;
+  file: string; // the file the SQL comes from, or a note that it comes from the history
+}
+
+export interface Plan {
+  direction: 'up' | 'down';
+  from: string | null;
+  to: string | null;
+  fromIndex: number;
+  toIndex: number;
+  steps: Step[];
+}
+
+/** Finds the current migration and every reason dbvc should not move from there. */
+export function locateDatabase(migrations: Migration[], state: DatabaseState, folder: string): Position {
+  const problems: DbvcError[] = [];
+  if (state.versions.length > 1) {
+    const listed = state.versions.join(', ');
+    problems.push(new DbvcError('state', `alembic_version holds ${state.versions.length} rows (${listed}): the database is on several Alembic branches`, {
+      hint: 'merge the branches with Alembic first, or pick the revision that is really applied with dbvc stamp REV --purge',
+    }));
+    return { current: null, index: -1, isLost: true, problems, drifted: [] };
+  }
+  const current = state.versions[0] ?? null;
+  const index = current === null ? -1 : indexOfStored(migrations, current);
+  if (index === undefined) {
+    problems.push(unknownRevision(current!, migrations, folder));
+    return { current, index: -1, isLost: true, problems, drifted: [] };
+  }
+  const drifted = findDrift(migrations.slice(0, index + 1), state.recorded);
+  for (const migration of drifted) {
+    const recorded = state.recorded.get(migration.version)!;
+    problems.push(new DbvcError('state', `${migration.up.path} changed after it was applied`, {
+      file: migration.up.path,
+      details: [`recorded: ${recorded.upChecksum}`, `on disk:  ${migration.up.checksum}`],
+      hint: 'restore the file as it was applied, or write a new migration for the change; if the new text is what is deployed, accept it with dbvc repair',
+    }));
+  }
+  return { current, index, isLost: false, problems, drifted };
+}
+
+function indexOfStored(migrations: Migration[], stored: string): number | undefined {
+  const exact = migrations.findIndex((m) => m.version === stored);
+  if (exact !== -1) return exact;
+  const adopted = migrations.findIndex((m) => m.up.alembicRevision === stored);
+  return adopted === -1 ? undefined : adopted;
+}
+
+function unknownRevision(current: string, migrations: Migration[], folder: string): DbvcError {
+  const known = migrations.length > 0 ? `${migrations[0].version}..${migrations[migrations.length - 1].version}` : 'none';
+  return new DbvcError('state', `alembic_version holds revision "${current}", which no file in ${folder} knows (known: ${known})`, {
+    hint: `if the schema matches one of the files, adopt the database with dbvc stamp REV --purge; if it came from Alembic, add "-- dbvc:alembic-revision ${current}" to the up file it corresponds to`,
+  });
+}
+
+function findDrift(applied: Migration[], recorded: Map<string, Recorded>): Migration[] {
+  return applied.filter((m) => {
+    const row = recorded.get(m.version);
+    return row !== undefined && row.upChecksum !== m.up.checksum;
+  });
+}
+
+/** Resolves head, base, an id / number / stem, +N, -N, head-N, REV+N, REV-N to an index (-1 = base). */
+export function resolveRevision(spec: string, migrations: Migration[], currentIndex: number): number {
+  const last = migrations.length - 1;
+  const relative = /^([+-])(\d+)$/.exec(spec);
+  if (relative) return step(currentIndex, relative[1], relative[2], migrations, spec, 'the current revision');
+  const offset = /^(.+?)([+-])(\d+)$/.exec(spec);
+  if (offset) {
+    const anchor = offset[1] === 'head' ? last : findRevision(offset[1], migrations);
+    if (anchor !== undefined) return step(anchor, offset[2], offset[3], migrations, spec, offset[1]);
+  }
+  if (spec === 'head' || spec === 'heads') return last;
+  if (spec === 'base') return -1;
+  const found = findRevision(spec, migrations);
+  if (found === undefined) {
+    throw new DbvcError('usage', `unknown revision "${spec}"`, {
+      hint: `name a revision by id (0003), number (3) or file stem (0003_add_orders), or use head, base, +N, -N; known: ${describeRange(migrations)}`,
+    });
+  }
+  return found;
+}
+
+function findRevision(spec: string, migrations: Migration[]): number | undefined {
+  let index = migrations.findIndex((m) => m.version === spec || m.stem === spec || m.up.alembicRevision === spec);
+  if (index === -1 && /^\d{1,32}$/.test(spec)) index = migrations.findIndex((m) => m.number === BigInt(spec));
+  return index === -1 ? undefined : index;
+}
+
+function step(from: number, sign: string, digits: string, migrations: Migration[], spec: string, anchor: string): number {
+  const count = Number(digits);
+  const target = sign === '+' ? from + count : from - count;
+  const last = migrations.length - 1;
+  if (target > last) {
+    const room = last - from;
+    throw new DbvcError('usage', `${spec} goes past head (${labelAt(migrations, last)})`, {
+      hint: room > 0 ? `from ${anchor} (${labelAt(migrations, from)}) at most +${room} is possible` : `${anchor} is already head`,
+    });
+  }
+  if (target < -1) {
+    const room = from + 1;
+    throw new DbvcError('usage', `${spec} goes below base`, {
+      hint: room > 0 ? `from ${anchor} (${labelAt(migrations, from)}) at most -${room} is possible` : `${anchor} is already base`,
+    });
+  }
+  return target;
+}
+
+export function labelAt(migrations: Migration[], index: number): string {
+  return index < 0 ? 'base' : migrations[index].version;
+}
+
+function describeRange(migrations: Migration[]): string {
+  if (migrations.length === 0) return 'no migrations yet';
+  return `${migrations[0].version}..${migrations[migrations.length - 1].version} (head)`;
+}
+
+/** Steps from the current position up to the target; a target below the current one is an error. */
+export function planUpgrade(migrations: Migration[], position: Position, targetIndex: number): Plan {
+  if (targetIndex < position.index) {
+    throw new DbvcError('usage', `cannot upgrade to ${labelAt(migrations, targetIndex)}: the database is at ${labelAt(migrations, position.index)}, which is above it`, {
+      hint: `to go down use dbvc downgrade ${labelAt(migrations, targetIndex)}; upgrade can reach ${describeAbove(migrations, position.index)}`,
+    });
+  }
+  const steps: Step[] = [];
+  let from = position.current;
+  for (let i = position.index + 1; i <= targetIndex; i++) {
+    const migration = migrations[i];
+    steps.push({ direction: 'up', migration, from, to: migration.version, sql: migration.up.text, file: migration.up.path });
+    from = migration.version;
+  }
+  return { direction: 'up', from: position.current, to: labelOrNull(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
+}
+
+/** Steps from the current position down to the target; refuses before any step if one has no down SQL. */
+export function planDowngrade(migrations: Migration[], position: Position, targetIndex: number, recorded: Map<string, Recorded>): Plan {
+  if (targetIndex > position.index) {
+    throw new DbvcError('usage', `cannot downgrade to ${labelAt(migrations, targetIndex)}: the database is at ${labelAt(migrations, position.index)}, which is below it`, {
+      hint: `to go up use dbvc upgrade ${labelAt(migrations, targetIndex)}; downgrade can reach ${describeBelow(migrations, position.index)}`,
+    });
+  }
+  const steps: Step[] = [];
+  const irreversible: string[] = [];
+  let from = position.current;
+  for (let i = position.index; i > targetIndex; i--) {
+    const migration = migrations[i];
+    const to = labelOrNull(migrations, i - 1);
+    const source = downSource(migration, recorded.get(migration.version));
+    if (!source) irreversible.push(migration.up.path.replace(/\.up\.sql$/, '.down.sql'));
+    else steps.push({ direction: 'down', migration, from, to, ...source });
+    from = to;
+  }
+  if (irreversible.length > 0) {
+    throw new DbvcError('irreversible', `cannot downgrade to ${labelAt(migrations, targetIndex)}: ${irreversible.length === 1 ? 'a migration on the way has' : `${irreversible.length} migrations on the way have`} no down file`, {
+      details: irreversible.map((f) => `missing: ${f}`),
+      hint: 'write the down file(s), or downgrade only as far as the first irreversible migration; nothing was run',
+    });
+  }
+  return { direction: 'down', from: position.current, to: labelOrNull(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
+}
+
+/** The down file on disk wins; the SQL recorded when the migration was applied is the fallback. */
+function downSource(migration: Migration, recorded: Recorded | undefined): { sql: string; file: string } | undefined {
+  if (migration.down) return { sql: migration.down.text, file: migration.down.path };
+  if (recorded?.downSql) return { sql: recorded.downSql, file: `${migration.stem}.down.sql (as recorded in dbvc_history)` };
+  return undefined;
+}
+
+function labelOrNull(migrations: Migration[], index: number): string | null {
+  return index < 0 ? null : migrations[index].version;
+}
+
+function describeAbove(migrations: Migration[], index: number): string {
+  return index >= migrations.length - 1 ? 'nothing (already at head)' : `${migrations[index + 1].version}..${migrations[migrations.length - 1].version}`;
+}
+
+function describeBelow(migrations: Migration[], index: number): string {
+  return index < 0 ? 'nothing (already at base)' : `base..${labelAt(migrations, index - 1)}`;
+}

@@ -1,0 +1,74 @@
+// Reads a migrations folder from disk into checked Migration values; writes new revision files.
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { discoverMigrations, type DirEntry } from './core/discover.js';
+import { DbvcError } from './core/errors.js';
+import { parseFile, type SqlFile } from './core/parse.js';
+import type { Migration } from './core/plan.js';
+
+/**
+ * Lists and parses every migration in `dir` (shown to people as `label`).
+ * Throws one 'file' DbvcError listing every malformed file, before anything touches a database.
+ */
+export async function loadMigrations(dir: string, label: string): Promise<Migration[]> {
+  const entries = await listEntries(dir, label);
+  const { pairs, problems } = discoverMigrations(entries, label);
+  const migrations: Migration[] = [];
+  for (const pair of pairs) {
+    const up = await readSqlFile(dir, label, pair.up, problems);
+    const down = pair.down ? await readSqlFile(dir, label, pair.down, problems) : undefined;
+    if (up) migrations.push({ version: pair.version, number: pair.number, name: pair.name, stem: pair.stem, up, down });
+  }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) {
+    throw new DbvcError('file', `${problems.length} problems with the migration files in ${label}`, {
+      details: problems.map((p) => p.message + (p.hint ? ` (${p.hint})` : '')),
+      hint: 'fix them; nothing was run',
+    });
+  }
+  return migrations;
+}
+
+async function listEntries(dir: string, label: string): Promise<DirEntry[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${code})`;
+    throw new DbvcError('config', `the migrations folder ${label} ${what}`, {
+      hint: 'create it (dbvc revision NAME writes the first migration), or point at another one with --dir or --db',
+    });
+  }
+  const entries: DirEntry[] = [];
+  for (const name of names) entries.push({ name, kind: await kindOf(join(dir, name)) });
+  return entries;
+}
+
+async function kindOf(path: string): Promise<DirEntry['kind']> {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? 'file' : info.isDirectory() ? 'dir' : 'other';
+  } catch {
+    return 'other'; // a broken link or a symlink loop
+  }
+}
+
+async function readSqlFile(dir: string, label: string, name: string, problems: DbvcError[]): Promise<SqlFile | undefined> {
+  const path = `${label}/${name}`;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, name));
+  } catch (error) {
+    problems.push(new DbvcError('file', `${path} cannot be read (${(error as NodeJS.ErrnoException).code})`, { file: path }));
+    return undefined;
+  }
+  const parsed = parseFile(path, bytes);
+  problems.push(...parsed.problems);
+  return parsed.file;
+}
+
+/** Creates a file that must not exist yet; never overwrites. */
+export async function writeNewFile(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { flag: 'wx' });
+}

@@ -1,0 +1,75 @@
+// Terminal output: results to stdout, diagnostics to stderr, colours only on a TTY; the only module that writes.
+import pc from 'picocolors';
+import type { Reporter } from './api.js';
+import { DbvcError } from './core/errors.js';
+import type { Step } from './core/plan.js';
+
+export interface Log extends Reporter {
+  result(line: string): void;
+  json(value: unknown): void;
+  error(error: unknown): void;
+  addSecret(secret: string): void;
+  colors: ReturnType<typeof pc.createColors>;
+}
+
+export interface LogOptions {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  color: boolean;
+  secrets: string[]; // scrubbed from every line, whatever path a password takes into a message
+}
+
+export function createLog(options: LogOptions): Log {
+  const c = pc.createColors(options.color);
+  const scrub = (text: string) => redact(text, options.secrets);
+  const out = (line: string): void => void options.stdout.write(scrub(line) + '\n');
+  const err = (line: string): void => void options.stderr.write(scrub(line) + '\n');
+  const isLive = options.stdout.isTTY === true;
+  return {
+    colors: c,
+    addSecret: (secret) => options.secrets.push(secret, encodeURIComponent(secret)),
+    result: out,
+    json: (value) => out(JSON.stringify(value, null, 2)),
+    info: (line) => err(c.dim(line)),
+    notice: (message) => err(`${c.cyan('server')} ${message}`),
+    stepStart(step: Step) {
+      if (isLive) options.stdout.write(scrub(stepLine(step, c)));
+    },
+    stepDone(step: Step, ms: number) {
+      const time = c.dim(`(${formatMs(ms)})`);
+      out(isLive ? ` ${time}` : `${stepLine(step, c)} ${time}`);
+    },
+    error: (error) => printError(error, err, c),
+  };
+}
+
+function stepLine(step: Step, c: ReturnType<typeof pc.createColors>): string {
+  const arrow = step.direction === 'up' ? c.green('up  ') : c.yellow('down');
+  return `${arrow} ${step.migration.stem}  ${c.dim(`${step.from ?? 'base'} -> ${step.to ?? 'base'}`)}`;
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function printError(error: unknown, err: (line: string) => void, c: ReturnType<typeof pc.createColors>): void {
+  if (error instanceof DbvcError) {
+    err(`${c.red(c.bold('error'))} ${error.message}`);
+    for (const line of error.details) err(`  ${line}`);
+    if (error.hint) err(`${c.yellow('hint')} ${error.hint}`);
+    return;
+  }
+  const e = error as Error;
+  err(`${c.red(c.bold('internal error'))} ${e?.message ?? String(error)}`);
+  if (e?.stack) err(c.dim(e.stack));
+  err(`${c.yellow('hint')} this is a bug in dbvc; please report it with the lines above`);
+}
+
+/** Masks the password of any URL and every known secret in a line of output. */
+export function redact(text: string, secrets: string[]): string {
+  let result = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)[^@\s/]*@/gi, '$1***@');
+  for (const secret of secrets) {
+    if (secret.length >= 3) result = result.split(secret).join('***');
+  }
+  return result;
+}

@@ -1,0 +1,189 @@
+// Every bookkeeping query: alembic_version, dbvc_history and the migration lock. Only this module names them.
+import { createHash } from 'node:crypto';
+import type { Sql, TransactionSql } from 'postgres';
+import { DbvcError } from './core/errors.js';
+import type { DatabaseState, Recorded } from './core/plan.js';
+
+export type Db = Sql<Record<string, never>>;
+export type Tx = TransactionSql<Record<string, never>>;
+type Queryable = Db | Tx;
+
+export type HistoryEvent = 'up' | 'down' | 'stamp' | 'repair' | 'failed' | 'adopted';
+
+export interface HistoryEntry {
+  runId: string;
+  event: HistoryEvent;
+  version: string | null;
+  name: string | null;
+  fromVersion: string | null;
+  toVersion: string | null;
+  upChecksum: string | null;
+  downChecksum: string | null;
+  upSql: string | null;
+  downSql: string | null;
+  clientHost: string;
+  durationMs: number | null;
+  dbvcVersion: string;
+  note: string | null;
+}
+
+export interface HistoryRow extends HistoryEntry {
+  id: string;
+  appliedAt: Date;
+  appliedBy: string;
+}
+
+const LOCK_CLASS = 0x64627663; // "dbvc"
+const LOCK_POLL_MS = 200;
+
+/** Creates the schema (unless it exists), alembic_version exactly as Alembic does, and dbvc_history. Idempotent. */
+export async function ensureTables(db: Db, schema: string): Promise<void> {
+  await db.begin((tx) => createTables(tx, schema));
+}
+
+async function createTables(db: Tx, schema: string): Promise<void> {
+  await db`set local client_min_messages = warning`; // no "already exists, skipping" notices from our own DDL
+  await db`create schema if not exists ${db(schema)}`;
+  await db`
+    CREATE TABLE IF NOT EXISTS ${db(schema)}.alembic_version (
+      version_num VARCHAR(32) NOT NULL,
+      CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+    )`;
+  await db`
+    create table if not exists ${db(schema)}.dbvc_history (
+      id bigint generated always as identity primary key,
+      run_id text not null,
+      event text not null check (event in ('up', 'down', 'stamp', 'repair', 'failed', 'adopted')),
+      version_num varchar(32),
+      name text,
+      from_version varchar(32),
+      to_version varchar(32),
+      up_checksum text,
+      down_checksum text,
+      up_sql text,
+      down_sql text,
+      applied_at timestamptz not null default clock_timestamp(),
+      applied_by text not null default current_user,
+      client_host text,
+      duration_ms integer,
+      dbvc_version text,
+      note text
+    )`;
+}
+
+/** Reads alembic_version and, per version, the latest history row that recorded it as applied. Never writes. */
+export async function readState(db: Queryable, schema: string): Promise<DatabaseState & { hasTables: boolean }> {
+  const [{ version_table, history_table }] = await db`
+    select to_regclass(${quoteIdent(schema) + '.alembic_version'}) is not null as version_table,
+           to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as history_table`;
+  const versions = version_table ? (await db`select version_num from ${db(schema)}.alembic_version`).map((r) => r.version_num as string) : [];
+  const recorded = new Map<string, Recorded>();
+  if (history_table) {
+    const rows = await db`
+      select distinct on (version_num) version_num, event, up_checksum, down_checksum, down_sql
+      from ${db(schema)}.dbvc_history
+      where event in ('up', 'stamp', 'repair', 'adopted') and up_checksum is not null
+      order by version_num, id desc`;
+    for (const row of rows) {
+      recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql });
+    }
+  }
+  return { versions, recorded, hasTables: Boolean(version_table && history_table) };
+}
+
+/**
+ * Moves alembic_version the way Alembic does online: INSERT from base, UPDATE from a revision, DELETE to base.
+ * Throws a 'state' DbvcError when the row it expected to change is not there (someone else moved the database).
+ */
+export async function writeVersion(tx: Queryable, schema: string, from: string | null, to: string | null): Promise<void> {
+  if (from === to) return;
+  const table = tx`${tx(schema)}.alembic_version`;
+  let changed: number;
+  if (from === null) changed = (await tx`insert into ${table} (version_num) values (${to})`).count;
+  else if (to === null) changed = (await tx`delete from ${table} where version_num = ${from}`).count;
+  else changed = (await tx`update ${table} set version_num = ${to} where version_num = ${from}`).count;
+  if (changed !== 1) {
+    throw new DbvcError('state', `alembic_version did not hold ${from ?? 'base'} when moving it to ${to ?? 'base'}: something else changed it`, {
+      hint: 'run dbvc status to see where the database stands now',
+    });
+  }
+}
+
+/** Appends one row to dbvc_history; call it inside the transaction of the change it records. */
+export async function recordEvent(tx: Queryable, schema: string, entry: HistoryEntry): Promise<void> {
+  await tx`
+    insert into ${tx(schema)}.dbvc_history
+      (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
+       up_sql, down_sql, client_host, duration_ms, dbvc_version, note)
+    values
+      (${entry.runId}, ${entry.event}, ${entry.version}, ${entry.name}, ${entry.fromVersion}, ${entry.toVersion},
+       ${entry.upChecksum}, ${entry.downChecksum}, ${entry.upSql}, ${entry.downSql}, ${entry.clientHost},
+       ${entry.durationMs}, ${entry.dbvcVersion}, ${entry.note})`;
+}
+
+/** The history, oldest first (the SQL texts are left out). Empty when the table does not exist. */
+export async function readHistory(db: Queryable, schema: string): Promise<HistoryRow[]> {
+  const [{ exists }] = await db`select to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as exists`;
+  if (!exists) return [];
+  const rows = await db`
+    select id::text, run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
+           applied_at, applied_by, client_host, duration_ms, dbvc_version, note
+    from ${db(schema)}.dbvc_history order by id`;
+  return rows.map((r) => ({
+    id: r.id, runId: r.run_id, event: r.event, version: r.version_num, name: r.name, fromVersion: r.from_version,
+    toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum, upSql: null, downSql: null,
+    appliedAt: r.applied_at, appliedBy: r.applied_by, clientHost: r.client_host, durationMs: r.duration_ms,
+    dbvcVersion: r.dbvc_version, note: r.note,
+  }));
+}
+
+function lockKey(schema: string): number {
+  return createHash('sha256').update(`dbvc:${schema}`).digest().readInt32BE(0) & 0x7fffffff;
+}
+
+/**
+ * Takes the session advisory lock for `schema`, polling pg_try_advisory_lock (a blocking pg_advisory_lock
+ * would deadlock with CREATE INDEX CONCURRENTLY). Throws a 'lock' DbvcError naming the holder after timeoutMs,
+ * or 'interrupted' when the signal fires first.
+ */
+export async function acquireLock(db: Db, schema: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const key = lockKey(schema);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [{ locked }] = await db`select pg_try_advisory_lock(${LOCK_CLASS}, ${key}) as locked`;
+    if (locked) return;
+    if (signal?.aborted) throw new DbvcError('interrupted', 'interrupted while waiting for the migration lock; nothing was run');
+    if (Date.now() >= deadline) throw await lockTimeoutError(db, key, schema, timeoutMs);
+    await sleep(Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())), signal);
+  }
+}
+
+async function lockTimeoutError(db: Db, key: number, schema: string, timeoutMs: number): Promise<DbvcError> {
+  const holders = await db`
+    select a.pid, a.application_name, a.usename, a.client_addr::text, a.backend_start, a.state
+    from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'advisory' and l.granted and l.classid = ${LOCK_CLASS}::bigint::oid
+      and l.objid = ${key}::bigint::oid and l.objsubid = 2`;
+  const details = holders.map((h) =>
+    `held by pid ${h.pid} (application "${h.application_name || '?'}", user ${h.usename}, from ${h.client_addr ?? 'local socket'}, connected since ${new Date(h.backend_start).toISOString()}, ${h.state})`);
+  return new DbvcError('lock', `another dbvc run holds the migration lock for schema "${schema}"; gave up after ${timeoutMs / 1000} s`, {
+    details,
+    hint: 'wait for that run to finish and try again, or raise --lock-timeout; if that session is stuck, end it with select pg_terminate_backend(<pid>)',
+  });
+}
+
+/** Releases the lock; the session ending releases it too, so this never throws. */
+export async function releaseLock(db: Db, schema: string): Promise<void> {
+  await db`select pg_advisory_unlock(${LOCK_CLASS}, ${lockKey(schema)})`.catch(() => undefined);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); done(); }, { once: true });
+  });
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,54 @@
+// Runs the whole suite on one server: TEST_DATABASE_URL if set, else an embedded PostgreSQL started here.
+// Prints uvu's output and then one line "N passed, N failed" for CI.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const filter = process.argv[2] ?? '';
+
+async function main() {
+  let server;
+  let url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    const { startEmbedded } = await import(resolve(root, 'dist/embedded.js'));
+    server = await startEmbedded(resolve(root, '.dbvc/test'), (line) => console.error(`[embedded] ${line}`));
+    url = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(server.socketDir)}&port=${server.port}`;
+    console.error(`[test] embedded PostgreSQL in .dbvc/test`);
+  } else {
+    console.error(`[test] using TEST_DATABASE_URL (${url.replace(/:[^:@/]*@/, ':***@')})`);
+  }
+  try {
+    const { code, output } = await runUvu(url);
+    const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
+    const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
+    const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
+    const failed = code === 0 ? total - passed - skipped : Math.max(1, total - passed - skipped);
+    console.log(`${passed} passed, ${failed} failed`);
+    return code;
+  } finally {
+    await server?.stop();
+  }
+}
+
+function runUvu(url) {
+  return new Promise((done) => {
+    const args = ['-r', 'tsx', 'test', `${filter ? filter + '.*' : ''}\\.test\\.ts$`];
+    const child = spawn(resolve(root, 'node_modules/.bin/uvu'), args, {
+      cwd: root,
+      env: { ...process.env, TEST_DATABASE_URL: url, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+    child.on('close', (code) => done({ code: code ?? 1, output }));
+  });
+}
+
+main().then((code) => process.exit(code), (error) => {
+  console.error(error);
+  process.exit(1);
+});
