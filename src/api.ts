@@ -32,6 +32,7 @@ export interface RunOptions {
 export interface RunResult {
   from: string | null;
   to: string | null;
+  isHead: boolean;
   steps: { direction: 'up' | 'down'; version: string; name: string; file: string }[];
 }
 
@@ -62,7 +63,7 @@ async function moveDatabase(config: Config, options: RunOptions, direction: 'up'
     refuseUnsupported(plan);
     if (plan.steps.length > 0 && !state.hasTables) await ensureTables(db, config.schema);
     const done = await runPlan(db, plan, { ...runContext(config), signal: options.signal, onStepStart: options.report.stepStart, onStepDone: options.report.stepDone });
-    return { from: plan.from, to: plan.to, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };
+    return { from: plan.from, to: plan.to, isHead: plan.toIndex === migrations.length - 1, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };
   });
 }
 

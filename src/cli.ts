@@ -104,8 +104,9 @@ async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' |
   const config = configure(log, o);
   const run = direction === 'up' ? api.upgrade(config, rev, { report: log, signal }) : api.downgrade(config, rev!, { report: log, signal });
   const result = await run;
-  if (result.steps.length === 0) return log.result(`nothing to do: the database is already at ${result.to ?? 'base'}`);
-  log.result(`${config.db} is now at ${result.to ?? 'base'} (${result.steps.length} migration${result.steps.length === 1 ? '' : 's'} ${direction === 'up' ? 'applied' : 'reverted'})`);
+  const where = `${result.to ?? 'base'}${result.isHead && result.to !== null ? ' (head)' : ''}`;
+  if (result.steps.length === 0) return log.result(`nothing to do: ${config.db} is already at ${where}`);
+  log.result(`${config.db} is now at ${where} (${result.steps.length} migration${result.steps.length === 1 ? '' : 's'} ${direction === 'up' ? 'applied' : 'reverted'})`);
 }
 
 function printStatus(log: Log, report: api.StatusReport): void {

