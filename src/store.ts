@@ -163,6 +163,7 @@ async function lockTimeoutError(db: Db, key: number, schema: string, timeoutMs: 
     select a.pid, a.application_name, a.usename, a.client_addr::text, a.backend_start, a.state
     from pg_locks l join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.granted and l.classid = ${LOCK_CLASS}::bigint::oid
+      and l.database = (select oid from pg_database where datname = current_database())
       and l.objid = ${key}::bigint::oid and l.objsubid = 2`;
   const details = holders.map((h) =>
     `held by pid ${h.pid} (application "${h.application_name || '?'}", user ${h.usename}, from ${h.client_addr ?? 'local socket'}, connected since ${new Date(h.backend_start).toISOString()}, ${h.state})`);
