@@ -71,7 +71,7 @@ function refuseProblems(position: Position): void {
   if (position.problems.length === 1) throw position.problems[0];
   if (position.problems.length > 1) {
     throw new DbvcError('state', `${position.problems.length} problems keep dbvc from moving the database`, {
-      details: position.problems.flatMap((p) => [p.message, ...p.details.map((d) => `  ${d}`)]),
+      lines: position.problems.flatMap((p) => [p.message, ...p.lines.map((d) => `  ${d}`)]),
       hint: 'run dbvc status for the full picture; nothing was run',
     });
   }
@@ -95,7 +95,7 @@ export interface StatusReport {
   head: string | null;
   applied: number;
   pending: { version: string; name: string; file: string }[];
-  problems: { code: string; message: string; hint?: string; details: string[] }[];
+  problems: { code: string; message: string; hint?: string; lines: string[] }[];
 }
 
 /** Where the database stands, what is pending and what is wrong. Read-only; takes no lock. */
@@ -113,7 +113,7 @@ export async function status(config: Config, options: RunOptions): Promise<Statu
       head: migrations.length > 0 ? migrations[migrations.length - 1].version : null,
       applied: isKnown ? position.index + 1 : 0,
       pending: pending.map((m) => ({ version: m.version, name: m.name, file: m.up.path })),
-      problems: position.problems.map((p) => ({ code: p.code, message: p.message, hint: p.hint, details: p.details })),
+      problems: position.problems.map((p) => ({ code: p.code, message: p.message, hint: p.hint, lines: p.lines })),
     };
   });
 }

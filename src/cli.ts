@@ -117,7 +117,7 @@ function printStatus(log: Log, report: api.StatusReport): void {
   for (const p of report.pending) log.result(`  ${c.yellow('pending')} ${p.file}`);
   for (const p of report.problems) {
     log.result(`${c.red('problem')} ${p.message}`);
-    for (const d of p.details) log.result(`  ${d}`);
+    for (const d of p.lines) log.result(`  ${d}`);
     if (p.hint) log.result(`  ${c.dim('hint')} ${p.hint}`);
   }
 }

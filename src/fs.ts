@@ -22,7 +22,7 @@ export async function loadMigrations(dir: string, label: string): Promise<Migrat
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) {
     throw new DbvcError('file', `${problems.length} problems with the migration files in ${label}`, {
-      details: problems.map((p) => p.message + (p.hint ? ` (${p.hint})` : '')),
+      lines: problems.map((p) => p.message + (p.hint ? ` (${p.hint})` : '')),
       hint: 'fix them; nothing was run',
     });
   }

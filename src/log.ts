@@ -55,7 +55,7 @@ export function formatMs(ms: number): string {
 function printError(error: unknown, err: (line: string) => void, c: ReturnType<typeof pc.createColors>): void {
   if (error instanceof DbvcError) {
     err(`${c.red(c.bold('error'))} ${error.message}`);
-    for (const line of error.details) err(`  ${line}`);
+    for (const line of error.lines) err(`  ${line}`);
     if (error.hint) err(`${c.yellow('hint')} ${error.hint}`);
     return;
   }

@@ -100,12 +100,12 @@ export function describeFailure(error: unknown, step: Step): DbvcError {
     });
   }
   const location = locateError(step.sql, e.position);
-  const details = [...location.lines, `SQLSTATE ${e.code}`];
-  if (e.detail) details.push(`detail: ${e.detail}`);
-  if (e.where) details.push(`context: ${e.where.split('\n')[0]}`);
+  const lines = [...location.lines, `SQLSTATE ${e.code}`];
+  if (e.detail) lines.push(`detail: ${e.detail}`);
+  if (e.where) lines.push(`context: ${e.where.split('\n')[0]}`);
   return new DbvcError('sql', `${step.file}${location.suffix}: ${e.message}`, {
     file: step.file,
-    details,
+    lines,
     hint: (e.hint ? `${e.hint}; ` : '') + `the migration was rolled back and the database is at ${step.from ?? 'base'}`,
     cause: error,
   });

@@ -165,10 +165,10 @@ async function lockTimeoutError(db: Db, key: number, schema: string, timeoutMs: 
     where l.locktype = 'advisory' and l.granted and l.classid = ${LOCK_CLASS}::bigint::oid
       and l.database = (select oid from pg_database where datname = current_database())
       and l.objid = ${key}::bigint::oid and l.objsubid = 2`;
-  const details = holders.map((h) =>
+  const lines = holders.map((h) =>
     `held by pid ${h.pid} (application "${h.application_name || '?'}", user ${h.usename}, from ${h.client_addr ?? 'local socket'}, connected since ${new Date(h.backend_start).toISOString()}, ${h.state})`);
   return new DbvcError('lock', `another dbvc run holds the migration lock for schema "${schema}"; gave up after ${timeoutMs / 1000} s`, {
-    details,
+    lines,
     hint: 'wait for that run to finish and try again, or raise --lock-timeout; if that session is stuck, end it with select pg_terminate_backend(<pid>)',
   });
 }

@@ -30,7 +30,7 @@ export interface ErrorOptions {
   file?: string;
   hint?: string;
   /** Extra lines shown under the message (a source excerpt, a list of problems). */
-  details?: string[];
+  lines?: string[];
   cause?: unknown;
 }
 
@@ -38,7 +38,7 @@ export class DbvcError extends Error {
   readonly code: ErrorCode;
   readonly file?: string;
   readonly hint?: string;
-  readonly details: string[];
+  readonly lines: string[];
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -46,7 +46,7 @@ export class DbvcError extends Error {
     this.code = code;
     this.file = options.file;
     this.hint = options.hint;
-    this.details = options.details ?? [];
+    this.lines = options.lines ?? [];
   }
 }
 

@@ -72,7 +72,7 @@ export function locateDatabase(migrations: Migration[], state: DatabaseState, fo
     const recorded = state.recorded.get(migration.version)!;
     problems.push(new DbvcError('state', `${migration.up.path} changed after it was applied`, {
       file: migration.up.path,
-      details: [`recorded: ${recorded.upChecksum}`, `on disk:  ${migration.up.checksum}`],
+      lines: [`recorded: ${recorded.upChecksum}`, `on disk:  ${migration.up.checksum}`],
       hint: 'restore the file as it was applied, or write a new migration for the change; if the new text is what is deployed, accept it with dbvc repair',
     }));
   }
@@ -192,7 +192,7 @@ export function planDowngrade(migrations: Migration[], position: Position, targe
   }
   if (irreversible.length > 0) {
     throw new DbvcError('irreversible', `cannot downgrade to ${labelAt(migrations, targetIndex)}: ${irreversible.length === 1 ? 'a migration on the way has' : `${irreversible.length} migrations on the way have`} no down file`, {
-      details: irreversible.map((f) => `missing: ${f}`),
+      lines: irreversible.map((f) => `missing: ${f}`),
       hint: 'write the down file(s), or downgrade only as far as the first irreversible migration; nothing was run',
     });
   }

@@ -108,7 +108,7 @@ test('a failing migration is rolled back alone, located at file:line:column, and
   const error = await rejection(api.upgrade(config, undefined, { report: capture() }));
   assert.is(error.code, 'sql');
   assert.is(error.message, 'test/fixtures/failing/0002_broken.up.sql:5:10: type "textt" does not exist');
-  assert.equal(error.details, ['5 |     name TEXTT NOT NULL);', '  |          ^', 'SQLSTATE 42704']);
+  assert.equal(error.lines, ['5 |     name TEXTT NOT NULL);', '  |          ^', 'SQLSTATE 42704']);
   assert.match(error.hint, /rolled back and the database is at 0001$/);
   assert.equal(await versionRows(t), ['0001']);
   assert.equal(await tables(t), ['alembic_version', 'dbvc_history', 'product']);
@@ -118,7 +118,7 @@ test('a runtime error without a position names the line of the statement', async
   const error = await rejection(api.upgrade(configFor(t.url, fixture('runtime')), undefined, { report: capture() }));
   assert.is(error.code, 'sql');
   assert.is(error.message, 'test/fixtures/runtime/0002_divide.up.sql:3: division by zero');
-  assert.equal(error.details, ['3 |    SELECT 1 / 0;', 'SQLSTATE 22012']);
+  assert.equal(error.lines, ['3 |    SELECT 1 / 0;', 'SQLSTATE 22012']);
   assert.equal(await versionRows(t), ['0001']);
 });
 
@@ -128,7 +128,7 @@ test('a downgrade across a migration without a down file stops before running an
   const error = await rejection(api.downgrade(config, 'base', { report: capture() }));
   assert.is(error.code, 'irreversible');
   assert.is(error.message, 'cannot downgrade to base: a migration on the way has no down file');
-  assert.equal(error.details, ['missing: test/fixtures/irreversible/0002_backfill.down.sql']);
+  assert.equal(error.lines, ['missing: test/fixtures/irreversible/0002_backfill.down.sql']);
   assert.equal(await versionRows(t), ['0003']);
   assert.ok((await tables(t)).includes('second'), '0003 was not reverted');
   await api.downgrade(config, '0002', { report: capture() });

@@ -31,8 +31,8 @@ test('drift: a changed applied up file stops every move, naming the file and bot
   const label = config.migrationsLabel;
   assert.is(error.code, 'state');
   assert.is(error.message, `${label}/0002_add_orders.up.sql changed after it was applied`);
-  assert.match(error.details[0], /^recorded: sha256:[0-9a-f]{64}$/);
-  assert.is(error.details[1], `on disk:  ${checksumText(changed)}`);
+  assert.match(error.lines[0], /^recorded: sha256:[0-9a-f]{64}$/);
+  assert.is(error.lines[1], `on disk:  ${checksumText(changed)}`);
   assert.match(error.hint, /restore the file .* dbvc repair/);
   const downgrade = await rejection(api.downgrade(config, 'base', report()));
   assert.is(downgrade.code, 'state');
@@ -181,7 +181,7 @@ test('the lock: a second run waits, then gives up naming the holder', async ({ t
     assert.is(error.code, 'lock');
     assert.is(error.message, 'another dbvc run holds the migration lock for schema "public"; gave up after 0.5 s');
     const [{ pid }] = await holder`select pg_backend_pid() as pid`;
-    assert.match(error.details[0], new RegExp(`^held by pid ${pid} \\(application "postgres.js"`));
+    assert.match(error.lines[0], new RegExp(`^held by pid ${pid} \\(application "postgres.js"`));
     const tables = await t.db`select 1 from pg_tables where tablename = 'product'`;
     assert.is(tables.length, 0);
     await releaseLock(holder, 'public');
