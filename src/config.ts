@@ -133,6 +133,12 @@ export function parseDatabaseUrl(text: string, source: string, env: NodeJS.Proce
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new DbvcError('config', `the database URL from ${source} does not start with postgres:// or postgresql://`, { hint: 'or set it to "embedded" for a local embedded server' });
   }
+  // An unencoded / ? # in a password moves the rest of it into the path, query or fragment, where it would be shown
+  if (url.hash || `${url.pathname}${url.search}`.includes('@')) {
+    throw new DbvcError('config', `the database URL from ${source} has characters in its user or password that must be percent-encoded`, {
+      hint: 'encode / as %2F, ? as %3F, # as %23, @ as %40, : as %3A and % as %25',
+    });
+  }
   for (const key of url.searchParams.keys()) {
     if (!URL_PARAMETERS.has(key)) {
       throw new DbvcError('config', `the database URL from ${source} has a parameter dbvc does not support: ${key}`, {
@@ -143,16 +149,24 @@ export function parseDatabaseUrl(text: string, source: string, env: NodeJS.Proce
   const query = url.searchParams;
   const host = query.get('host') ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost');
   const port = Number(query.get('port') ?? (url.port || 5432));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new DbvcError('config', `the database URL from ${source} has an invalid port`, { hint: 'use a number from 1 to 65535' });
+  }
   const username = decode(url.username, source) || env.PGUSER || 'postgres';
   const password = url.password ? decode(url.password, source) : undefined;
   const database = decode(url.pathname.replace(/^\//, ''), source) || username;
   const connectTimeout = parseDuration(query.get('connect_timeout') ?? '10', 'connect_timeout') / 1000;
   const isSocket = host.startsWith('/');
-  const sslmode = isSocket ? 'disable' : query.get('sslmode') ?? env.PGSSLMODE ?? 'prefer';
+  const rootcert = query.get('sslrootcert');
+  const sslmode = isSocket ? 'disable' : query.get('sslmode') ?? env.PGSSLMODE ?? (rootcert === 'system' ? 'verify-full' : 'prefer');
   if (!SSL_MODES.has(sslmode)) {
     throw new DbvcError('config', `sslmode=${sslmode} (from ${source}) is not a libpq sslmode`, { hint: `use one of ${[...SSL_MODES].join(', ')}` });
   }
-  const ssl = sslSetting(sslmode, query.get('sslrootcert'), host, root);
+  if (rootcert === 'system' && sslmode !== 'verify-full' && !isSocket) {
+    // as libpq 16+: the system store is only trustworthy with the host name checked
+    throw new DbvcError('config', `sslrootcert=system needs sslmode=verify-full, not ${sslmode} (from ${source})`, { hint: 'set sslmode=verify-full or leave sslmode out' });
+  }
+  const ssl = sslSetting(sslmode, rootcert, host, root);
   const display = maskUrl(url);
   return { kind: 'url', host, port, database, username, password, ssl, sslmode, connectTimeout, display };
 }

@@ -37,14 +37,14 @@ export function scanSql(text: string): Scan {
       i += 1;
       continue;
     }
-    if (first === -1) first = i;
     if (ch === ';') {
-      statements.push({ start, first, end: i + 1 });
+      if (first !== -1) statements.push({ start, first, end: i + 1 }); // PostgreSQL drops empty statements (;;)
       start = i + 1;
       first = -1;
       i += 1;
       continue;
     }
+    if (first === -1) first = i;
     if (ch === '\\') metaCommands.push(i);
     i = skipToken(text, i);
   }

@@ -202,7 +202,8 @@ export function planDowngrade(migrations: Migration[], position: Position, targe
 /** The down file on disk wins; the SQL recorded when the migration was applied is the fallback. */
 function downSource(migration: Migration, recorded: Recorded | undefined): { sql: string; file: string } | undefined {
   if (migration.down) return { sql: migration.down.text, file: migration.down.path };
-  if (recorded?.downSql) return { sql: recorded.downSql, file: `${migration.stem}.down.sql (as recorded in dbvc_history)` };
+  const path = migration.up.path.replace(/\.up\.sql$/, '.down.sql');
+  if (recorded?.downSql) return { sql: recorded.downSql, file: `${path} (as recorded in dbvc_history)` };
   return undefined;
 }
 
@@ -211,9 +212,12 @@ function labelOrNull(migrations: Migration[], index: number): string | null {
 }
 
 function describeAbove(migrations: Migration[], index: number): string {
-  return index >= migrations.length - 1 ? 'nothing (already at head)' : `${migrations[index + 1].version}..${migrations[migrations.length - 1].version}`;
+  const last = migrations.length - 1;
+  if (index >= last) return 'nothing (already at head)';
+  return index + 1 === last ? migrations[last].version : `${migrations[index + 1].version}..${migrations[last].version}`;
 }
 
 function describeBelow(migrations: Migration[], index: number): string {
-  return index < 0 ? 'nothing (already at base)' : `base..${labelAt(migrations, index - 1)}`;
+  if (index < 0) return 'nothing (already at base)';
+  return index === 0 ? 'base' : `base..${labelAt(migrations, index - 1)}`;
 }

@@ -131,7 +131,7 @@ test('a downgrade uses the down SQL recorded at apply time when the down file is
   await api.upgrade(config, undefined, report());
   await unlink(join(dir, '0004_order_totals.down.sql'));
   const result = await api.downgrade(config, '-1', report());
-  assert.equal(result.steps.map((s) => s.file), ['0004_order_totals.down.sql (as recorded in dbvc_history)']);
+  assert.equal(result.steps.map((s) => s.file), [`${config.migrationsLabel}/0004_order_totals.down.sql (as recorded in dbvc_history)`]);
   const views = await t.db`select 1 from pg_views where viewname = 'order_totals'`;
   assert.is(views.length, 0);
 });
