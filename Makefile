@@ -2,7 +2,11 @@
 DB ?= local
 REV ?=
 NAME ?=
+SQL ?=
+OUT ?=
 DBVC = node dist/cli.js
+# SQL=1 renders the script instead of running it (REV may be a range FROM:TO); OUT=file.sql or OUT=dir/ saves it
+OFFLINE = $(if $(SQL),--sql $(if $(OUT),--out '$(OUT)'))
 
 .PHONY: install build migrate rollback status history current stamp revision repair test clean
 
@@ -17,10 +21,10 @@ dist/cli.js: node_modules/.installed tsconfig.json $(shell find src -name '*.ts'
 	@chmod +x dist/cli.js
 
 migrate: build
-	$(DBVC) upgrade $(REV) --db '$(DB)'
+	$(DBVC) upgrade $(REV) --db '$(DB)' $(OFFLINE)
 
 rollback: build
-	$(DBVC) downgrade '$(if $(REV),$(REV),-1)' --db '$(DB)'
+	$(DBVC) downgrade '$(if $(REV),$(REV),-1)' --db '$(DB)' $(OFFLINE)
 
 status: build
 	$(DBVC) status --db '$(DB)'

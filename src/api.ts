@@ -1,14 +1,15 @@
 // The commands as typed functions that return data; they never print or exit (the CLI does that).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { openConnection, type Connection } from './connect.js';
 import { DbvcError } from './core/errors.js';
 import { labelAt, locateDatabase, planDowngrade, planUpgrade, resolveRevision, type Migration, type Plan, type Position, type Step } from './core/plan.js';
-import { loadMigrations, writeNewFile } from './fs.js';
+import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
+import { loadMigrations, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
 import { runPlan } from './runner.js';
 import { acquireLock, ensureTables, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
 
@@ -85,6 +86,43 @@ function refuseUnsupported(plan: Plan): void {
       hint: 'remove the directive if the statements can run in a transaction, or run the file by hand and dbvc stamp it; nothing was run',
     });
   }
+}
+
+export interface OfflineScript {
+  from: string | null;
+  to: string | null;
+  steps: number;
+  files: RenderedFile[]; // one per migration, in execution order; joined they are the whole script
+}
+
+/**
+ * Renders what `upgrade` / `downgrade` would run over `range` (FROM:TO, or for upgrade TO from base) as SQL for
+ * psql, without any database connection. Throws the same errors an online plan would, before producing anything.
+ */
+export async function renderOffline(config: Config, direction: 'up' | 'down', range: string | undefined): Promise<OfflineScript> {
+  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+  const { fromIndex, toIndex } = resolveRange(range, migrations, direction);
+  const position = offlinePosition(migrations, fromIndex);
+  const plan = direction === 'up' ? planUpgrade(migrations, position, toIndex) : planDowngrade(migrations, position, toIndex, new Map());
+  refuseUnsupported(plan);
+  const files = renderFiles(plan, { target: config.db, folder: config.migrationsLabel, schema: config.schema, dbvcVersion: VERSION });
+  return { from: plan.from, to: plan.to, steps: plan.steps.length, files };
+}
+
+/**
+ * Saves a rendered script: `out` ending in / (or naming an existing folder) gets one file per migration,
+ * anything else one file. Returns the paths written; writes everything or nothing.
+ */
+export async function saveOffline(script: OfflineScript, out: string, root: string): Promise<string[]> {
+  const path = resolve(root, out);
+  const isFolder = out.endsWith('/') || (await stat(path).then((s) => s.isDirectory(), () => false));
+  const shown = (p: string) => (relative(root, p).startsWith('..') ? p : relative(root, p) || '.');
+  if (isFolder) {
+    await writeFolderAtomically(path, script.files, shown(path));
+    return script.files.map((f) => shown(join(path, f.name)));
+  }
+  await writeFileAtomically(path, script.files.map((f) => f.text).join('\n'));
+  return [shown(path)];
 }
 
 export interface StatusReport {

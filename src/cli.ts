@@ -11,6 +11,8 @@ interface Options extends Flags {
   color?: boolean;
   'exit-code'?: boolean;
   purge?: boolean;
+  sql?: boolean;
+  out?: string;
   'lock-timeout'?: string;
   _: string[];
 }
@@ -26,13 +28,17 @@ const prog = sade('dbvc').version(api.VERSION)
   .option('--no-color', 'Plain output (also when NO_COLOR is set or output is not a terminal)');
 
 prog.command('upgrade [revision]')
-  .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N')
-  .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003')
+  .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N. With --sql, REVISION is a range FROM:TO (default base:head) rendered as a script, without connecting')
+  .option('--sql', 'Print the SQL script instead of running it (no database connection)')
+  .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+  .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
 
 prog.command('downgrade <revision>')
-  .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N')
-  .example('downgrade -1').example('downgrade 0002 --db aiven').example('downgrade base')
+  .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N. With --sql, REVISION is a range FROM:TO rendered as a script, without connecting')
+  .option('--sql', 'Print the SQL script instead of running it (no database connection)')
+  .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+  .example('downgrade -1').example('downgrade 0002 --db aiven').example('downgrade base').example('downgrade 0005:0002 --sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'down', rev)));
 
 prog.command('current')
@@ -101,12 +107,23 @@ prog.command('revision <name>')
   }));
 
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
+  if (o.sql) return renderScript(log, o, direction, rev);
+  if (o.out !== undefined) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to render a script instead of running the migrations' });
   const config = configure(log, o);
   const run = direction === 'up' ? api.upgrade(config, rev, { report: log, signal }) : api.downgrade(config, rev!, { report: log, signal });
   const result = await run;
   const where = `${result.to ?? 'base'}${result.isHead && result.to !== null ? ' (head)' : ''}`;
   if (result.steps.length === 0) return log.result(`nothing to do: ${config.db} is already at ${where}`);
   log.result(`${config.db} is now at ${where} (${result.steps.length} migration${result.steps.length === 1 ? '' : 's'} ${direction === 'up' ? 'applied' : 'reverted'})`);
+}
+
+async function renderScript(log: Log, o: Options, direction: 'up' | 'down', range: string | undefined) {
+  if (o.out === '' || o.out === true as unknown) throw new DbvcError('usage', '--out needs a FILE or a DIR/', { hint: 'for example --out review.sql or --out review/' });
+  const config = configure(log, o, false);
+  const script = await api.renderOffline(config, direction, range);
+  if (o.out === undefined) return log.raw(script.files.map((f) => f.text).join('\n'));
+  const written = await api.saveOffline(script, String(o.out), config.root);
+  log.info(`wrote ${written.length === 1 ? written[0] : `${written.length} files into ${String(o.out)}`}: ${script.from ?? 'base'} -> ${script.to ?? 'base'}, ${script.steps} migration${script.steps === 1 ? '' : 's'}`);
 }
 
 function printStatus(log: Log, report: api.StatusReport): void {

@@ -1,6 +1,6 @@
 // Reads a migrations folder from disk into checked Migration values; writes new revision files.
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { discoverMigrations, type DirEntry } from './core/discover.js';
 import { DbvcError } from './core/errors.js';
 import { parseFile, type SqlFile } from './core/parse.js';
@@ -71,4 +71,37 @@ async function readSqlFile(dir: string, label: string, name: string, problems: D
 /** Creates a file that must not exist yet; never overwrites. */
 export async function writeNewFile(path: string, text: string): Promise<void> {
   await writeFile(path, text, { flag: 'wx' });
+}
+
+/** Writes a whole file or nothing: a temporary file beside it, then a rename. */
+export async function writeFileAtomically(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Writes files into `dir`, which must be absent or empty, so a folder never mixes two renders.
+ * The files are written into a temporary folder beside it first, so a failure leaves nothing behind.
+ */
+export async function writeFolderAtomically(dir: string, files: { name: string; text: string }[], label: string): Promise<void> {
+  const existing = await readdir(dir).catch(() => undefined);
+  if (existing && existing.length > 0) {
+    throw new DbvcError('usage', `${label} is not empty`, { hint: 'write into a new or empty folder, so scripts from two renders never mix' });
+  }
+  await mkdir(dirname(dir), { recursive: true });
+  const temporary = await mkdtemp(join(dirname(dir), `.${basename(dir)}.`));
+  try {
+    for (const file of files) await writeFile(join(temporary, file.name), file.text);
+    if (existing) await rm(dir, { recursive: true });
+    await rename(temporary, dir);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
+  }
 }

@@ -7,6 +7,8 @@ import type { Step } from './core/plan.js';
 export interface Log extends Reporter {
   result(line: string): void;
   json(value: unknown): void;
+  /** Writes text to stdout as is (an offline script: never rewritten, not even by the secret scrubber). */
+  raw(text: string): void;
   error(error: unknown): void;
   addSecret(secret: string): void;
   colors: ReturnType<typeof pc.createColors>;
@@ -30,6 +32,7 @@ export function createLog(options: LogOptions): Log {
     addSecret: (secret) => options.secrets.push(secret, encodeURIComponent(secret)),
     result: out,
     json: (value) => out(JSON.stringify(value, null, 2)),
+    raw: (text) => void options.stdout.write(text),
     info: (line) => err(c.dim(line)),
     notice: (message) => err(`${c.cyan('server')} ${message}`),
     stepStart(step: Step) {

@@ -1,5 +1,6 @@
 // Carries out a Plan on one connection: each step's SQL, version move and history row in one transaction.
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
+import { recordStep } from './core/ledger.js';
 import { scanSql } from './core/lexer.js';
 import type { Plan, Step } from './core/plan.js';
 import { recordEvent, writeVersion, type Db, type HistoryEntry } from './store.js';
@@ -53,24 +54,7 @@ async function runStep(db: Db, step: Step, context: RunContext, started: number)
 }
 
 function historyEntry(step: Step, context: RunContext, durationMs: number): HistoryEntry {
-  const { migration } = step;
-  const isUp = step.direction === 'up';
-  return {
-    runId: context.runId,
-    event: step.direction,
-    version: migration.version,
-    name: migration.name,
-    fromVersion: step.from,
-    toVersion: step.to,
-    upChecksum: isUp ? migration.up.checksum : null,
-    downChecksum: migration.down?.checksum ?? null,
-    upSql: isUp ? migration.up.text : null,
-    downSql: isUp ? migration.down?.text ?? null : step.sql,
-    clientHost: context.clientHost,
-    durationMs,
-    dbvcVersion: context.dbvcVersion,
-    note: null,
-  };
+  return { ...recordStep(step), runId: context.runId, clientHost: context.clientHost, durationMs, dbvcVersion: context.dbvcVersion, note: null };
 }
 
 function interrupted(when: string, at: string | null): DbvcError {

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
 import { DbvcError } from './core/errors.js';
+import { ledgerDdl, quoteIdent } from './core/ledger.js';
 import type { DatabaseState, Recorded } from './core/plan.js';
 
 export type Db = Sql<Record<string, never>>;
@@ -43,32 +44,7 @@ export async function ensureTables(db: Db, schema: string): Promise<void> {
 
 async function createTables(db: Tx, schema: string): Promise<void> {
   await db`set local client_min_messages = warning`; // no "already exists, skipping" notices from our own DDL
-  await db`create schema if not exists ${db(schema)}`;
-  await db`
-    CREATE TABLE IF NOT EXISTS ${db(schema)}.alembic_version (
-      version_num VARCHAR(32) NOT NULL,
-      CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
-    )`;
-  await db`
-    create table if not exists ${db(schema)}.dbvc_history (
-      id bigint generated always as identity primary key,
-      run_id text not null,
-      event text not null check (event in ('up', 'down', 'stamp', 'repair', 'failed', 'adopted')),
-      version_num varchar(32),
-      name text,
-      from_version varchar(32),
-      to_version varchar(32),
-      up_checksum text,
-      down_checksum text,
-      up_sql text,
-      down_sql text,
-      applied_at timestamptz not null default clock_timestamp(),
-      applied_by text not null default current_user,
-      client_host text,
-      duration_ms integer,
-      dbvc_version text,
-      note text
-    )`;
+  await db.unsafe(ledgerDdl(schema));
 }
 
 /** Reads alembic_version and, per version, the latest history row that recorded it as applied. Never writes. */
@@ -185,6 +161,3 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}

@@ -1,0 +1,160 @@
+// A Plan -> the SQL script an online run would execute, for a DBA to review and run with psql.
+import { ledgerDdl, quoteIdent, recordStep, type StepRecord } from './ledger.js';
+import { scanSql } from './lexer.js';
+import { DbvcError } from './errors.js';
+import { labelAt, resolveRevision, type Migration, type Plan, type Position, type Step } from './plan.js';
+
+export interface RenderOptions {
+  target: string; // the --db name
+  folder: string; // the migrations folder as shown
+  schema: string;
+  dbvcVersion: string;
+}
+
+export interface RenderedFile {
+  name: string; // sorts in execution order
+  text: string;
+}
+
+export interface OfflineRange {
+  fromIndex: number;
+  toIndex: number;
+}
+
+/**
+ * Reads an offline range: `FROM:TO` (TO may be relative to FROM, as in 0002:+2), or for upgrade just `TO`
+ * (from base). A downgrade needs its FROM: there is no database to ask.
+ */
+export function resolveRange(spec: string | undefined, migrations: Migration[], direction: 'up' | 'down'): OfflineRange {
+  const command = direction === 'up' ? 'upgrade' : 'downgrade';
+  const parts = (spec ?? (direction === 'up' ? 'base:head' : '')).split(':');
+  if (parts.length === 1 && direction === 'up') parts.unshift('base');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+    throw new DbvcError('usage', `an offline ${command} needs a range FROM:TO${direction === 'down' ? ', including where the database starts' : ''}`, {
+      hint: direction === 'down' ? 'for example dbvc downgrade 0005:0002 --sql (there is no database to ask where it is)' : 'for example dbvc upgrade 0002:0005 --sql',
+    });
+  }
+  const fromIndex = resolveRevision(parts[0], migrations, -1);
+  const toIndex = resolveRevision(parts[1], migrations, fromIndex);
+  const isWrongWay = direction === 'up' ? toIndex < fromIndex : toIndex > fromIndex;
+  if (isWrongWay) {
+    const other = direction === 'up' ? 'downgrade' : 'upgrade';
+    throw new DbvcError('usage', `the range ${parts[0]}:${parts[1]} (${labelAt(migrations, fromIndex)} -> ${labelAt(migrations, toIndex)}) goes the wrong way for ${command}`, {
+      hint: `use dbvc ${other} ${parts[0]}:${parts[1]} --sql, or swap the ends`,
+    });
+  }
+  return { fromIndex, toIndex };
+}
+
+/** Where an offline script assumes the database starts. */
+export function offlinePosition(migrations: Migration[], fromIndex: number): Position {
+  return { current: fromIndex < 0 ? null : migrations[fromIndex].version, index: fromIndex, isLost: false, problems: [], drifted: [] };
+}
+
+/** The whole plan as one script. */
+export function renderPlan(plan: Plan, options: RenderOptions): string {
+  return renderFiles(plan, options).map((f) => f.text).join('\n');
+}
+
+/** One script per migration (the first also carries the header and, from base, the table creation). */
+export function renderFiles(plan: Plan, options: RenderOptions): RenderedFile[] {
+  const width = Math.max(3, String(plan.steps.length).length);
+  const header = renderHeader(plan, options);
+  if (plan.steps.length === 0) return [{ name: `${'0'.repeat(width)}_nothing.sql`, text: `${header}\n-- Nothing to do: the range is empty.\n` }];
+  return plan.steps.map((step, i) => {
+    const verb = step.direction === 'up' ? 'upgrade' : 'downgrade';
+    const name = `${String(i + 1).padStart(width, '0')}_${verb}_${step.migration.stem}.sql`;
+    const preamble = i === 0 ? `${header}\n${plan.from === null && plan.direction === 'up' ? renderLedger(options.schema) : ''}` : '';
+    return { name, text: preamble + renderStep(step, options) };
+  });
+}
+
+function renderHeader(plan: Plan, options: RenderOptions): string {
+  const verb = plan.direction === 'up' ? 'upgrade' : 'downgrade';
+  const lines = [
+    `-- dbvc ${options.dbvcVersion} offline ${verb} script`,
+    `-- target: ${options.target} (${options.folder}), schema ${options.schema}`,
+    `-- range: ${plan.from ?? 'base'} -> ${plan.to ?? 'base'} (${plan.steps.length} migration${plan.steps.length === 1 ? '' : 's'})`,
+    '-- run with: psql -v ON_ERROR_STOP=1 -X -f <this file>',
+    '-- each migration runs in its own transaction and first checks that alembic_version holds the revision it starts from',
+  ];
+  if (plan.steps.length > 0) lines.push('-- files:');
+  for (const step of plan.steps) lines.push(`--   ${step.file}  ${fileChecksum(step)}`);
+  return lines.join('\n') + '\n';
+}
+
+function fileChecksum(step: Step): string {
+  if (step.direction === 'up') return step.migration.up.checksum;
+  return step.migration.down?.checksum ?? 'recorded SQL';
+}
+
+function renderLedger(schema: string): string {
+  return `-- dbvc bookkeeping: alembic_version (as Alembic creates it) and dbvc_history\n${ledgerDdl(schema)}\n`;
+}
+
+function renderStep(step: Step, options: RenderOptions): string {
+  const record = recordStep(step);
+  const verb = step.direction === 'up' ? 'upgrade' : 'downgrade';
+  return [
+    'BEGIN;',
+    renderGuard(step, options.schema),
+    `-- Running ${verb} ${step.from ?? ''} -> ${step.to ?? ''}`,
+    `-- ${step.file}`,
+    terminate(step.sql),
+    renderVersionWrite(step, options.schema),
+    renderHistoryInsert(record, options),
+    'COMMIT;',
+    '',
+  ].join('\n');
+}
+
+/** Aborts the transaction unless alembic_version holds exactly the revision the step starts from. */
+function renderGuard(step: Step, schema: string): string {
+  const expected = step.from === null ? 'base (no row)' : step.from;
+  const test = step.from === null ? 'found IS NOT NULL' : `found IS DISTINCT FROM ${literal(step.from)}`;
+  return `DO $dbvc_guard$
+DECLARE found text;
+BEGIN
+    SELECT string_agg(version_num, ', ') INTO found FROM ${quoteIdent(schema)}.alembic_version;
+    IF ${test} THEN
+        RAISE EXCEPTION 'dbvc: % expects alembic_version to hold ${expected}, but it holds %', ${literal(step.file)}, coalesce(found, 'base (no row)');
+    END IF;
+END
+$dbvc_guard$;`;
+}
+
+/** The file as written, with a final newline and, if its last statement is unterminated, a semicolon. */
+function terminate(sql: string): string {
+  const text = sql.endsWith('\n') ? sql : sql + '\n';
+  const statements = scanSql(sql).statements;
+  const last = statements[statements.length - 1];
+  const isOpen = last !== undefined && sql[last.end - 1] !== ';';
+  return isOpen ? text + ';' : text.replace(/\n$/, '');
+}
+
+function renderVersionWrite(step: Step, schema: string): string {
+  const table = `${quoteIdent(schema)}.alembic_version`;
+  if (step.from === null) return `INSERT INTO ${table} (version_num) VALUES (${literal(step.to)});`;
+  if (step.to === null) return `DELETE FROM ${table} WHERE version_num = ${literal(step.from)};`;
+  return `UPDATE ${table} SET version_num = ${literal(step.to)} WHERE version_num = ${literal(step.from)};`;
+}
+
+function renderHistoryInsert(record: StepRecord, options: RenderOptions): string {
+  const values = [
+    "'offline'", literal(record.event), literal(record.version), literal(record.name), literal(record.fromVersion),
+    literal(record.toVersion), literal(record.upChecksum), literal(record.downChecksum), literal(record.upSql),
+    literal(record.downSql), "coalesce(inet_client_addr()::text, 'local socket')", literal(options.dbvcVersion),
+  ];
+  return `INSERT INTO ${quoteIdent(options.schema)}.dbvc_history
+    (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum, up_sql, down_sql, client_host, dbvc_version)
+VALUES (${values.join(', ')});`;
+}
+
+/** A SQL literal; text that could hold quotes or backslashes goes in a dollar quote whose tag it does not contain. */
+export function literal(value: string | null): string {
+  if (value === null) return 'NULL';
+  if (/^[A-Za-z0-9_:. ()/-]*$/.test(value)) return `'${value}'`;
+  let tag = 'dbvc';
+  for (let n = 1; value.includes(`$${tag}$`); n++) tag = `dbvc${n}`;
+  return `$${tag}$${value}$${tag}$`;
+}

@@ -1,0 +1,427 @@
+// Black-box tests of the built CLI: spawn `node dist/cli.js`, check the exit code, stdout (results) and stderr
+// (diagnostics). Build first: node_modules/.bin/tsc -p tsconfig.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFixture, createDatabase, ROOT, type TestDatabase } from './helpers/db.js';
+
+const CLI = join(ROOT, 'dist/cli.js');
+const LOCK_CLASS = 1684174435; // "dbvc"
+const LOCK_KEY = createHash('sha256').update('dbvc:public').digest().readInt32BE(0) & 0x7fffffff;
+const REFUSED = 'postgres://u:S3cretPass@127.0.0.1:1/db';
+const STEP_TIME = String.raw`\((\d+ ms|\d+\.\d s)\)`;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>; // added to the environment (which has NO_COLOR and no DATABASE_URL)
+  timeoutMs?: number; // the child is killed after this; the test then fails on its exit code
+}
+
+interface Running {
+  child: ChildProcess;
+  output(): { stdout: string; stderr: string };
+  done: Promise<Result>;
+}
+
+function start(args: string[], options: RunOptions = {}): Running {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
+  if (!options.env?.DATABASE_URL) delete env.DATABASE_URL;
+  delete env.FORCE_COLOR; // uvu sets it for itself; node would warn that it overrides NO_COLOR
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+  const done = new Promise<Result>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { child, output: () => ({ stdout, stderr }), done };
+}
+
+function run(args: string[], options: RunOptions = {}): Promise<Result> {
+  return start(args, options).done;
+}
+
+/** Lines of a stream, without the final empty one. */
+function lines(text: string): string[] {
+  return text.split('\n').slice(0, text.endsWith('\n') ? -1 : undefined);
+}
+
+function sha256(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return check();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Commands that need no database: help, usage and configuration errors, connection failures, revision.
+
+const cli = suite('cli');
+
+cli('--help exits 0 and shows the commands and an example command line', async () => {
+  const { code, stdout, stderr } = await run(['--help']);
+  assert.is(code, 0);
+  assert.match(stdout, /Usage\n\s+\$ dbvc <command> \[options\]/);
+  assert.match(stdout, /^\s+upgrade\s+Apply migrations/m);
+  assert.match(stdout, /^\s+\$ dbvc upgrade/m);
+  assert.is(stderr, '');
+});
+
+cli('upgrade --help exits 0 and shows examples', async () => {
+  const { code, stdout, stderr } = await run(['upgrade', '--help']);
+  assert.is(code, 0);
+  assert.match(stdout, /\$ dbvc upgrade \[revision\] \[options\]/);
+  assert.match(stdout, /Examples\n\s+\$ dbvc upgrade\n\s+\$ dbvc upgrade \+1 --db aiven/);
+  assert.is(stderr, '');
+});
+
+cli('an unknown option is a usage error (exit 2)', async () => {
+  const { code, stdout, stderr } = await run(['upgrade', '--bogus', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
+  assert.is(code, 2);
+  assert.match(stderr, /unknown option --bogus/);
+  assert.is(stdout, '');
+});
+
+cli('an unknown command is a usage error (exit 2)', async () => {
+  const { code, stdout, stderr } = await run(['frobnicate']);
+  assert.is(code, 2);
+  assert.match(stderr, /Invalid command: frobnicate/);
+  assert.is(stdout, '');
+});
+
+cli('a missing argument is a usage error (exit 2)', async () => {
+  const { code, stdout, stderr } = await run(['downgrade', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
+  assert.is(code, 2);
+  assert.match(stderr, /Insufficient arguments/);
+  assert.match(stderr, /dbvc downgrade --help/);
+  assert.is(stdout, '');
+});
+
+cli('--db ../etc is refused as a target name (exit 2)', async () => {
+  const { code, stdout, stderr } = await run(['upgrade', '--db', '../etc']);
+  assert.is(code, 2);
+  assert.ok(stderr.includes('error --db "../etc" is not a target name\n'), stderr);
+  assert.is(stdout, '');
+});
+
+cli('no URL anywhere is a configuration error that says where it looked (exit 2)', async () => {
+  const empty = await mkdtemp(join(tmpdir(), 'dbvc-cli-nourl-'));
+  const { code, stdout, stderr } = await run(['upgrade'], { cwd: empty });
+  assert.is(code, 2);
+  assert.ok(stderr.includes('error no database URL for target "local": envs/local.env does not exist, and neither --url nor DATABASE_URL is set\n'), stderr);
+  assert.match(stderr, /^hint .*--url/m);
+  assert.is(stdout, '');
+});
+
+cli('a refused port fails fast (exit 5), names host:port and never shows the password', async () => {
+  const started = Date.now();
+  const { code, stdout, stderr } = await run(['upgrade', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
+  assert.is(code, 5);
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  assert.ok(stderr.includes('error nothing is listening on 127.0.0.1:1 (connection refused)\n'), stderr);
+  assert.not.ok(stdout.includes('S3cretPass') || stderr.includes('S3cretPass'), stdout + stderr);
+});
+
+cli('a malformed URL with a password is a configuration error (exit 2) that does not print the password', async () => {
+  const { code, stdout, stderr } = await run(['upgrade', '--url', 'postgres://u:S3cret Pass@host:notaport/db', '--dir', 'test/fixtures/shop']);
+  assert.is(code, 2);
+  assert.ok(stderr.includes('error the database URL from --url is not a valid URL\n'), stderr);
+  assert.not.ok(/S3cret|Pass@/.test(stdout + stderr), stdout + stderr);
+});
+
+cli('revision writes the next pair after the highest number, and again the one after that', async () => {
+  const dir = await copyFixture('shop');
+  const first = await run(['revision', 'add orders', '--dir', dir]);
+  assert.is(first.code, 0, first.stderr);
+  assert.equal(lines(first.stdout), [`created ${dir}/0005_add_orders.up.sql`, `created ${dir}/0005_add_orders.down.sql`]);
+  assert.ok(existsSync(join(dir, '0005_add_orders.up.sql')) && existsSync(join(dir, '0005_add_orders.down.sql')));
+  const second = await run(['revision', 'add orders', '--dir', dir]);
+  assert.is(second.code, 0, second.stderr);
+  assert.equal(lines(second.stdout), [`created ${dir}/0006_add_orders.up.sql`, `created ${dir}/0006_add_orders.down.sql`]);
+  assert.ok(existsSync(join(dir, '0006_add_orders.up.sql')) && existsSync(join(dir, '0006_add_orders.down.sql')));
+});
+
+cli('revision refuses a name that cannot be a file name (exit 2) and writes nothing', async () => {
+  const dir = await copyFixture('shop');
+  const before = await readdir(dir);
+  const { code, stdout, stderr } = await run(['revision', 'bad/name', '--dir', dir]);
+  assert.is(code, 2);
+  assert.ok(stderr.includes('error "bad/name" cannot be used in a file name\n'), stderr);
+  assert.is(stdout, '');
+  assert.equal(await readdir(dir), before);
+});
+
+cli.run();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Commands against a throwaway database per test.
+
+const db = suite<{ t: TestDatabase }>('cli with a database');
+
+db.before.each(async (context) => {
+  context.t = await createDatabase(); console.error('created', context.t.name, context.__test__);
+});
+db.after.each(async (context) => {
+  try { await context.t.drop(); console.error('dropped', context.t.name); } catch (e) { console.error('DROP FAILED', context.t.name, e); throw e; }
+});
+
+function on(t: TestDatabase, set: string): string[] {
+  return ['--url', t.url, '--dir', set.startsWith('/') ? set : `test/fixtures/${set}`];
+}
+
+async function versionOf(t: TestDatabase): Promise<string> {
+  const [row] = await t.db`select to_regclass('alembic_version') as present`;
+  if (!row.present) return 'base';
+  const rows = await t.db`select version_num from alembic_version`;
+  return rows.map((r) => r.version_num).join(',') || 'base';
+}
+
+async function advisoryLocks(t: TestDatabase): Promise<number> {
+  const [{ n }] = await t.db`
+    select count(*)::int as n from pg_locks
+    where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`;
+  return n;
+}
+
+db('upgrade applies the shop set, one line per step on stdout (exit 0)', async ({ t }) => {
+  const { code, stdout, stderr } = await run(['upgrade', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  const out = lines(stdout);
+  assert.is(out.length, 5, stdout);
+  assert.match(out[0], new RegExp(`^up   0001_create_product  base -> 0001 ${STEP_TIME}$`));
+  assert.match(out[1], new RegExp(`^up   0002_add_orders  0001 -> 0002 ${STEP_TIME}$`));
+  assert.match(out[2], new RegExp(`^up   0003_index_orders  0002 -> 0003 ${STEP_TIME}$`));
+  assert.match(out[3], new RegExp(`^up   0004_order_totals  0003 -> 0004 ${STEP_TIME}$`));
+  assert.is(out[4], 'local is now at 0004 (head) (4 migrations applied)');
+  assert.match(stderr, /^target local: postgres:\/\/.* \(URL from --url\), schema public$/m);
+  assert.is(await versionOf(t), '0004');
+});
+
+db('the server NOTICE is a dbvc line on stderr, never on stdout', async ({ t }) => {
+  const { code, stdout, stderr } = await run(['upgrade', '2', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  assert.ok(lines(stderr).includes('server NOTICE: orders table ready'), stderr);
+  assert.not.ok(/NOTICE|orders table ready|severity|\[object/.test(stdout), stdout);
+});
+
+db('a second upgrade says there is nothing to do (exit 0)', async ({ t }) => {
+  assert.is((await run(['upgrade', ...on(t, 'shop')])).code, 0);
+  const { code, stdout, stderr } = await run(['upgrade', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  assert.equal(lines(stdout), ['nothing to do: local is already at 0004 (head)']);
+});
+
+db('upgrade +2 and downgrade -1 work as typed, with options before or after the step', async ({ t }) => {
+  const up = await run(['upgrade', '+2', ...on(t, 'shop')]);
+  assert.is(up.code, 0, up.stderr);
+  assert.is(lines(up.stdout).at(-1), 'local is now at 0002 (2 migrations applied)');
+  assert.is(await versionOf(t), '0002');
+
+  const down = await run(['downgrade', '-1', ...on(t, 'shop')]);
+  assert.is(down.code, 0, down.stderr);
+  assert.match(lines(down.stdout)[0], new RegExp(`^down 0002_add_orders  0002 -> 0001 ${STEP_TIME}$`));
+  assert.is(lines(down.stdout).at(-1), 'local is now at 0001 (1 migration reverted)');
+  assert.is(await versionOf(t), '0001');
+
+  const downAgain = await run(['downgrade', ...on(t, 'shop'), '-1']);
+  assert.is(downAgain.code, 0, downAgain.stderr);
+  assert.is(lines(downAgain.stdout).at(-1), 'local is now at base (1 migration reverted)');
+  assert.is(await versionOf(t), 'base');
+});
+
+db('status with pending migrations exits 0 and lists them on stdout', async ({ t }) => {
+  assert.is((await run(['upgrade', '2', ...on(t, 'shop')])).code, 0);
+  const { code, stdout, stderr } = await run(['status', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  assert.equal(lines(stdout), [
+    'current: 0002 (0002_add_orders)',
+    'head:    0004',
+    'applied: 2, pending: 2',
+    '  pending test/fixtures/shop/0003_index_orders.up.sql',
+    '  pending test/fixtures/shop/0004_order_totals.up.sql',
+  ]);
+});
+
+db('status --exit-code with pending migrations exits 3', async ({ t }) => {
+  assert.is((await run(['upgrade', '2', ...on(t, 'shop')])).code, 0);
+  const { code, stdout } = await run(['status', '--exit-code', ...on(t, 'shop')]);
+  assert.is(code, 3);
+  assert.ok(lines(stdout).includes('applied: 2, pending: 2'), stdout);
+  assert.is((await run(['upgrade', ...on(t, 'shop')])).code, 0);
+  assert.is((await run(['status', '--exit-code', ...on(t, 'shop')])).code, 0);
+});
+
+db('current, status and history --json print JSON and nothing else on stdout', async ({ t }) => {
+  assert.is((await run(['upgrade', '2', ...on(t, 'shop')])).code, 0);
+
+  const current = await run(['current', '--json', ...on(t, 'shop')]);
+  assert.is(current.code, 0, current.stderr);
+  assert.equal(JSON.parse(current.stdout), { current: '0002', isHead: false, stem: '0002_add_orders' });
+
+  const status = await run(['status', '--json', ...on(t, 'shop')]);
+  assert.is(status.code, 0, status.stderr);
+  const report = JSON.parse(status.stdout);
+  assert.is(report.current, '0002');
+  assert.is(report.head, '0004');
+  assert.equal(report.pending.map((p: { version: string }) => p.version), ['0003', '0004']);
+  assert.equal(report.problems, []);
+
+  const history = await run(['history', '--json', ...on(t, 'shop')]);
+  assert.is(history.code, 0, history.stderr);
+  const rows = JSON.parse(history.stdout);
+  assert.equal(rows.map((r: { event: string; version: string }) => [r.event, r.version]), [['up', '0001'], ['up', '0002']]);
+  assert.not.ok(/NOTICE|orders table ready/.test(current.stdout + status.stdout + history.stdout));
+});
+
+db('a failing migration exits 1 with file:line:col, the line, a caret and the SQLSTATE; the database stays at 0001', async ({ t }) => {
+  const { code, stdout, stderr } = await run(['upgrade', ...on(t, 'failing')]);
+  assert.is(code, 1);
+  assert.match(lines(stdout)[0], new RegExp(`^up   0001_create_product  base -> 0001 ${STEP_TIME}$`));
+  assert.is(lines(stdout).length, 1, stdout);
+  assert.ok(stderr.includes([
+    'error test/fixtures/failing/0002_broken.up.sql:5:10: type "textt" does not exist',
+    '  5 |     name TEXTT NOT NULL);',
+    '    |          ^',
+    '  SQLSTATE 42704',
+  ].join('\n') + '\n'), stderr);
+  assert.is(await versionOf(t), '0001');
+
+  const current = await run(['current', ...on(t, 'failing')]);
+  assert.is(current.code, 0, current.stderr);
+  assert.match(current.stdout, /^0001/);
+  assert.is(lines(current.stdout).length, 1, current.stdout);
+});
+
+db('an unknown revision is a usage error (exit 2)', async ({ t }) => {
+  const { code, stdout, stderr } = await run(['upgrade', '0009', ...on(t, 'shop')]);
+  assert.is(code, 2);
+  assert.ok(stderr.includes('error unknown revision "0009"\n'), stderr);
+  assert.is(stdout, '');
+  assert.is(await versionOf(t), 'base');
+});
+
+db('an impossible target (upgrade +9 from base) exits 2 and says what is possible', async ({ t }) => {
+  const { code, stdout, stderr } = await run(['upgrade', '+9', ...on(t, 'shop')]);
+  assert.is(code, 2);
+  assert.ok(stderr.includes('error +9 goes past head (0004)\n'), stderr);
+  assert.match(stderr, /^hint .*\+4/m);
+  assert.is(stdout, '');
+  assert.is(await versionOf(t), 'base');
+});
+
+db('a malformed file in the migrations folder exits 2, names the file and runs nothing', async ({ t }) => {
+  const dir = await copyFixture('shop');
+  await writeFile(join(dir, '0002-x.up.sql'), 'SELECT 1;\n');
+  const { code, stdout, stderr } = await run(['upgrade', ...on(t, dir)]);
+  assert.is(code, 2);
+  assert.ok(stderr.includes(join(dir, '0002-x.up.sql')), stderr);
+  assert.is(stdout, '');
+  assert.is(await versionOf(t), 'base');
+});
+
+db('drift: upgrade refuses (exit 3) naming the file and both checksums; repair accepts it and upgrade works again', async ({ t }) => {
+  const dir = await copyFixture('shop');
+  assert.is((await run(['upgrade', '2', ...on(t, dir)])).code, 0);
+  const file = join(dir, '0002_add_orders.up.sql');
+  const recorded = sha256(await readFile(file, 'utf8'));
+  await appendFile(file, '-- edited after it was applied\n');
+  const onDisk = sha256(await readFile(file, 'utf8'));
+
+  const refused = await run(['upgrade', ...on(t, dir)]);
+  assert.is(refused.code, 3);
+  assert.ok(refused.stderr.includes(`error ${file} changed after it was applied\n`), refused.stderr);
+  assert.ok(refused.stderr.includes(recorded) && refused.stderr.includes(onDisk), refused.stderr);
+  assert.is(refused.stdout, '');
+  assert.is(await versionOf(t), '0002');
+
+  const repaired = await run(['repair', ...on(t, dir)]);
+  assert.is(repaired.code, 0, repaired.stderr);
+  assert.equal(lines(repaired.stdout), [`accepted ${file}`, `  was ${recorded}`, `  now ${onDisk}`]);
+
+  const again = await run(['upgrade', ...on(t, dir)]);
+  assert.is(again.code, 0, again.stderr);
+  assert.is(lines(again.stdout).at(-1), 'local is now at 0004 (head) (2 migrations applied)');
+  assert.is(await versionOf(t), '0004');
+});
+
+db('a held migration lock makes upgrade give up (exit 4) naming the holder pid', async ({ t }) => {
+  const [{ pid }] = await t.db`select pg_backend_pid() as pid`;
+  const [{ locked }] = await t.db`select pg_try_advisory_lock(${LOCK_CLASS}, ${LOCK_KEY}) as locked`;
+  assert.ok(locked);
+  try {
+    const started = Date.now();
+    const { code, stdout, stderr } = await run(['upgrade', '--lock-timeout', '1s', ...on(t, 'shop')]);
+    assert.is(code, 4);
+    assert.ok(Date.now() - started < 10_000);
+    assert.ok(stderr.includes('error another dbvc run holds the migration lock for schema "public"'), stderr);
+    assert.ok(stderr.includes(`held by pid ${pid} `), stderr);
+    assert.is(stdout, '');
+  } finally {
+    await t.db`select pg_advisory_unlock(${LOCK_CLASS}, ${LOCK_KEY})`;
+  }
+  assert.is(await versionOf(t), 'base');
+});
+
+db('SIGINT while 0002 runs exits 130, rolls 0002 back and leaves no lock', async ({ t }) => {
+  const running = start(['upgrade', ...on(t, 'cli-sleep')]);
+  await waitFor(() => running.output().stdout.includes('up   0001_create_product'), 10_000);
+  // make sure pg_sleep is on the server before pressing Ctrl-C (at most ~1.5 s)
+  await waitFor(async () => {
+    const [{ n }] = await t.db`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and query like '%pg_sleep(30)%'`;
+    return n > 0;
+  }, 1500);
+  running.child.kill('SIGINT');
+  const signalled = Date.now();
+  const { code, stdout, stderr } = await running.done;
+  assert.is(code, 130, stderr);
+  assert.ok(Date.now() - signalled < 5000, `exited ${Date.now() - signalled} ms after SIGINT`);
+  assert.match(stderr, /interrupted/);
+  assert.match(stderr, /rolled back/);
+  assert.ok(stderr.includes('the database is at 0001'), stderr);
+  assert.not.ok(stdout.includes('0002_slow'), stdout);
+  assert.is(await versionOf(t), '0001');
+  assert.ok(await waitFor(async () => (await advisoryLocks(t)) === 0, 2000), 'an advisory lock is still held');
+});
+
+db('SIGINT just after a step committed still stops promptly (exit 130) at that step', async ({ t }) => {
+  const running = start(['upgrade', ...on(t, 'cli-sleep')], { timeoutMs: 8000 });
+  let signalled = 0;
+  // Ctrl-C the moment 0001 is reported, while 0002 is opening its transaction (before its SQL is sent)
+  running.child.stdout!.on('data', () => {
+    if (signalled || !running.output().stdout.includes('up   0001_create_product')) return;
+    signalled = Date.now();
+    running.child.kill('SIGINT');
+  });
+  const { code, stderr } = await running.done;
+  assert.ok(signalled > 0, 'step 0001 was never reported');
+  assert.ok(Date.now() - signalled < 5000, `exited ${Date.now() - signalled} ms after SIGINT (code ${code})`);
+  assert.is(code, 130, stderr);
+  assert.is(await versionOf(t), '0001');
+});
+
+db.run();
