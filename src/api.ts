@@ -9,7 +9,7 @@ import { openConnection, type Connection } from './connect.js';
 import { DbvcError } from './core/errors.js';
 import { labelAt, locateDatabase, planDowngrade, planUpgrade, resolveRevision, type Migration, type Plan, type Position, type Step } from './core/plan.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
-import { loadMigrations, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
+import { listMigrationNames, loadMigrations, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
 import { runPlan } from './runner.js';
 import { acquireLock, ensureTables, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
 
@@ -233,8 +233,8 @@ export async function revision(config: Config, name: string): Promise<{ up: stri
     throw new DbvcError('usage', `"${name}" cannot be used in a file name`, { hint: 'use letters, digits, spaces, - and _ (for example "add orders")' });
   }
   await mkdir(config.migrationsDir, { recursive: true });
-  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  const highest = migrations.length > 0 ? migrations[migrations.length - 1].number : 0n;
+  const existing = await listMigrationNames(config.migrationsDir, config.migrationsLabel);
+  const highest = existing.length > 0 ? existing[existing.length - 1].number : 0n;
   const version = String(highest + 1n).padStart(4, '0');
   const stem = `${version}_${slug}`;
   const header = (direction: string) => `-- ${stem}: ${name.trim()} (${direction})\n-- Write the SQL below; dbvc runs this file in one transaction.\n\n`;

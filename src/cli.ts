@@ -49,7 +49,7 @@ prog.command('current')
     const config = configure(log, o);
     const result = await api.current(config, { report: log, signal });
     if (o.json) return log.json(result);
-    log.result(result.current === null ? 'base' : `${result.stem ?? result.current}${result.isHead ? ' (head)' : ''}`);
+    log.result(result.current === null ? 'base' : `${result.current}${result.isHead ? ' (head)' : ''}`);
   }));
 
 prog.command('status')
@@ -74,7 +74,8 @@ prog.command('history')
     if (o.json) return log.json(rows);
     if (rows.length === 0) return log.result('no history yet');
     for (const r of rows) {
-      const moved = `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}`;
+      const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
+      const moved = isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '';
       const took = r.durationMs === null ? '' : ` ${formatMs(r.durationMs)}`;
       log.result(`${r.appliedAt.toISOString()}  ${r.event.padEnd(7)} ${(r.version ?? '').padEnd(6)} ${r.name ?? ''}  ${moved}  by ${r.appliedBy}@${r.clientHost ?? '?'}${took}${r.note ? `  (${r.note})` : ''}`);
     }

@@ -29,6 +29,13 @@ export async function loadMigrations(dir: string, label: string): Promise<Migrat
   return migrations;
 }
 
+/** The migrations' names only (nothing is read or parsed): enough to number a new revision. */
+export async function listMigrationNames(dir: string, label: string): Promise<{ number: bigint }[]> {
+  const { pairs, problems } = discoverMigrations(await listEntries(dir, label), label);
+  if (problems.length > 0) throw problems[0];
+  return pairs;
+}
+
 async function listEntries(dir: string, label: string): Promise<DirEntry[]> {
   let names: string[];
   try {

@@ -68,9 +68,12 @@ function printError(error: unknown, err: (line: string) => void, c: ReturnType<t
   err(`${c.yellow('hint')} this is a bug in dbvc; please report it with the lines above`);
 }
 
+const PLACEHOLDERS = new Set(['password', 'PASSWORD', '***']); // as in our own hints and examples
+
 /** Masks the password of any URL and every known secret in a line of output. */
 export function redact(text: string, secrets: string[]): string {
-  let result = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)[^@\s/]*@/gi, '$1***@');
+  const mask = (match: string, head: string, password: string) => (PLACEHOLDERS.has(password) ? match : `${head}***@`);
+  let result = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@\s/]*)@/gi, mask);
   for (const secret of secrets) {
     if (secret.length >= 3) result = result.split(secret).join('***');
   }

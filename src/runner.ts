@@ -43,6 +43,7 @@ async function runStep(db: Db, step: Step, context: RunContext, started: number)
     const cancel = () => query.cancel();
     context.signal?.addEventListener('abort', cancel, { once: true });
     try {
+      if (context.signal?.aborted) throw new Error('interrupted'); // it fired before the listener was added
       await query;
     } finally {
       context.signal?.removeEventListener('abort', cancel);

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -67,6 +67,19 @@ function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
+const temps: string[] = [];
+
+/** A temp copy of a fixture (or an empty temp dir), removed after the suite. */
+async function tempDir(fixtureName?: string): Promise<string> {
+  const dir = fixtureName ? await copyFixture(fixtureName) : await mkdtemp(join(tmpdir(), 'dbvc-cli-'));
+  temps.push(dir);
+  return dir;
+}
+
+async function removeTemps(): Promise<void> {
+  await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -80,6 +93,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
 // Commands that need no database: help, usage and configuration errors, connection failures, revision.
 
 const cli = suite('cli');
+cli.after(removeTemps);
 
 cli('--help exits 0 and shows the commands and an example command line', async () => {
   const { code, stdout, stderr } = await run(['--help']);
@@ -128,7 +142,7 @@ cli('--db ../etc is refused as a target name (exit 2)', async () => {
 });
 
 cli('no URL anywhere is a configuration error that says where it looked (exit 2)', async () => {
-  const empty = await mkdtemp(join(tmpdir(), 'dbvc-cli-nourl-'));
+  const empty = await tempDir();
   const { code, stdout, stderr } = await run(['upgrade'], { cwd: empty });
   assert.is(code, 2);
   assert.ok(stderr.includes('error no database URL for target "local": envs/local.env does not exist, and neither --url nor DATABASE_URL is set\n'), stderr);
@@ -153,7 +167,7 @@ cli('a malformed URL with a password is a configuration error (exit 2) that does
 });
 
 cli('revision writes the next pair after the highest number, and again the one after that', async () => {
-  const dir = await copyFixture('shop');
+  const dir = await tempDir('shop');
   const first = await run(['revision', 'add orders', '--dir', dir]);
   assert.is(first.code, 0, first.stderr);
   assert.equal(lines(first.stdout), [`created ${dir}/0005_add_orders.up.sql`, `created ${dir}/0005_add_orders.down.sql`]);
@@ -165,13 +179,53 @@ cli('revision writes the next pair after the highest number, and again the one a
 });
 
 cli('revision refuses a name that cannot be a file name (exit 2) and writes nothing', async () => {
-  const dir = await copyFixture('shop');
+  const dir = await tempDir('shop');
   const before = await readdir(dir);
   const { code, stdout, stderr } = await run(['revision', 'bad/name', '--dir', dir]);
   assert.is(code, 2);
   assert.ok(stderr.includes('error "bad/name" cannot be used in a file name\n'), stderr);
   assert.is(stdout, '');
   assert.equal(await readdir(dir), before);
+});
+
+cli('upgrade --sql prints the script on stdout without any database (exit 0)', async () => {
+  const { code, stdout, stderr } = await run(['upgrade', '--sql', '--dir', 'test/fixtures/shop', '--url', REFUSED]);
+  assert.is(code, 0, stderr);
+  assert.match(stdout, /^-- dbvc \S+ offline upgrade script\n/);
+  assert.ok(stdout.includes('-- Running upgrade 0003 -> 0004\n'), stdout);
+  assert.not.ok(stderr.includes('target'), 'no connection is announced');
+});
+
+cli('bad offline input exits 2 and never writes --out', async () => {
+  const dir = await tempDir();
+  const cases = [
+    ['downgrade', '0002', '--sql'],
+    ['upgrade', '0004:0002', '--sql'],
+    ['upgrade', '0001:0009', '--sql'],
+    ['upgrade', '--out', 'x.sql'],
+  ];
+  for (const args of cases) {
+    const out = join(dir, 'script.sql');
+    const { code, stdout, stderr } = await run([...args, '--out', out, '--dir', join(ROOT, 'test/fixtures/shop')], { cwd: dir });
+    assert.is(code, 2, `${args.join(' ')}: ${stderr}`);
+    assert.is(stdout, '');
+    assert.match(stderr, /^error /m);
+    assert.not.ok(existsSync(out), `${args.join(' ')} wrote ${out}`);
+  }
+  const irreversible = await run(['downgrade', 'head:base', '--sql', '--out', join(dir, 'down.sql'), '--dir', join(ROOT, 'test/fixtures/irreversible')]);
+  assert.is(irreversible.code, 2);
+  assert.ok(irreversible.stderr.includes('no down file'), irreversible.stderr);
+  assert.equal(await readdir(dir), []);
+});
+
+cli('--sql --out writes a file, or one file per migration into DIR/', async () => {
+  const dir = await tempDir();
+  const single = await run(['upgrade', '0002:+2', '--sql', '--out', 'review.sql', '--dir', join(ROOT, 'test/fixtures/shop')], { cwd: dir });
+  assert.is(single.code, 0, single.stderr);
+  assert.match(await readFile(join(dir, 'review.sql'), 'utf8'), /-- range: 0002 -> 0004 \(2 migrations\)/);
+  const folder = await run(['downgrade', 'head:0002', '--sql', '--out', 'down/', '--dir', join(ROOT, 'test/fixtures/shop')], { cwd: dir });
+  assert.is(folder.code, 0, folder.stderr);
+  assert.equal((await readdir(join(dir, 'down'))).sort(), ['001_downgrade_0004_order_totals.sql', '002_downgrade_0003_index_orders.sql']);
 });
 
 cli.run();
@@ -182,11 +236,12 @@ cli.run();
 const db = suite<{ t: TestDatabase }>('cli with a database');
 
 db.before.each(async (context) => {
-  context.t = await createDatabase(); console.error('created', context.t.name, context.__test__);
+  context.t = await createDatabase();
 });
 db.after.each(async (context) => {
-  try { await context.t.drop(); console.error('dropped', context.t.name); } catch (e) { console.error('DROP FAILED', context.t.name, e); throw e; }
+  await context.t.drop();
 });
+db.after(removeTemps);
 
 function on(t: TestDatabase, set: string): string[] {
   return ['--url', t.url, '--dir', set.startsWith('/') ? set : `test/fixtures/${set}`];
@@ -333,7 +388,7 @@ db('an impossible target (upgrade +9 from base) exits 2 and says what is possibl
 });
 
 db('a malformed file in the migrations folder exits 2, names the file and runs nothing', async ({ t }) => {
-  const dir = await copyFixture('shop');
+  const dir = await tempDir('shop');
   await writeFile(join(dir, '0002-x.up.sql'), 'SELECT 1;\n');
   const { code, stdout, stderr } = await run(['upgrade', ...on(t, dir)]);
   assert.is(code, 2);
@@ -343,7 +398,7 @@ db('a malformed file in the migrations folder exits 2, names the file and runs n
 });
 
 db('drift: upgrade refuses (exit 3) naming the file and both checksums; repair accepts it and upgrade works again', async ({ t }) => {
-  const dir = await copyFixture('shop');
+  const dir = await tempDir('shop');
   assert.is((await run(['upgrade', '2', ...on(t, dir)])).code, 0);
   const file = join(dir, '0002_add_orders.up.sql');
   const recorded = sha256(await readFile(file, 'utf8'));
@@ -421,6 +476,21 @@ db('SIGINT just after a step committed still stops promptly (exit 130) at that s
   assert.ok(signalled > 0, 'step 0001 was never reported');
   assert.ok(Date.now() - signalled < 5000, `exited ${Date.now() - signalled} ms after SIGINT (code ${code})`);
   assert.is(code, 130, stderr);
+  assert.is(await versionOf(t), '0001');
+});
+
+db('SIGTERM is handled like Ctrl-C: rolled back, exit 130', async ({ t }) => {
+  const running = start(['upgrade', ...on(t, 'cli-sleep')]);
+  await waitFor(async () => {
+    const [{ n }] = await t.db`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and query like '%pg_sleep(30)%'`;
+    return n > 0;
+  }, 10_000);
+  running.child.kill('SIGTERM');
+  const { code, stderr } = await running.done;
+  assert.is(code, 130, stderr);
+  assert.match(stderr, /SIGTERM: stopping/);
   assert.is(await versionOf(t), '0001');
 });
 
