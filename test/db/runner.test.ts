@@ -122,6 +122,18 @@ test('a runtime error without a position names the line of the statement', async
   assert.equal(await versionRows(t), ['0001']);
 });
 
+test('SQLSTATE, detail and hint of a failure are all shown', async ({ t }) => {
+  const config = configFor(t.url, fixture('detailed'));
+  const duplicate = await rejection(api.upgrade(config, undefined, { report: capture() }));
+  assert.is(duplicate.message, 'test/fixtures/detailed/0002_duplicate.up.sql: duplicate key value violates unique constraint "product_pkey"');
+  assert.equal(duplicate.lines, ['SQLSTATE 23505', 'detail: Key (id)=(1) already exists.']);
+  await api.stamp(config, '0002', false, { report: capture() }); // mark 0002 applied without running it
+  const hinted = await rejection(api.upgrade(config, '0003', { report: capture() }));
+  assert.is(hinted.message, 'test/fixtures/detailed/0003_hinted.up.sql:1: prices must be reviewed');
+  assert.equal(hinted.lines, ['1 | DO $$', 'SQLSTATE P0001', 'detail: found 3 unpriced products', 'context: PL/pgSQL function inline_code_block line 3 at RAISE']);
+  assert.match(hinted.hint, /^run the pricing job first; the migration was rolled back and the database is at 0002$/);
+});
+
 test('a downgrade across a migration without a down file stops before running anything', async ({ t }) => {
   const config = configFor(t.url, fixture('irreversible'));
   await api.upgrade(config, undefined, { report: capture() });
