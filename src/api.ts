@@ -7,7 +7,8 @@ import { join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { openConnection, type Connection } from './connect.js';
 import { DbvcError } from './core/errors.js';
-import { labelAt, locateDatabase, planDowngrade, planUpgrade, resolveRevision, type Migration, type Plan, type Position, type Step } from './core/plan.js';
+import { labelAt, listProblems, locateDatabase, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
+import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
 import { runPlan } from './runner.js';
@@ -23,11 +24,18 @@ export interface Reporter {
   notice(message: string): void;
   stepStart?(step: Step): void;
   stepDone?(step: Step, ms: number): void;
+  retry?(step: Step, attempt: number, pauseMs: number): void;
 }
 
 export interface RunOptions {
   report: Reporter;
   signal?: AbortSignal;
+}
+
+export interface MoveOptions extends RunOptions {
+  singleTransaction?: boolean; // the whole plan in one transaction: all or nothing
+  resume?: boolean; // continue a no-transaction migration that stopped part-way, from its failed statement
+  restart?: boolean; // run such a migration again from its first statement (its effects were undone by hand)
 }
 
 export interface RunResult {
@@ -42,48 +50,70 @@ export interface RunResult {
  * Throws before running anything on malformed files, drift, an unknown revision or an impossible target;
  * a failing migration throws a 'sql' DbvcError after the earlier ones have committed.
  */
-export async function upgrade(config: Config, target: string | undefined, options: RunOptions): Promise<RunResult> {
+export async function upgrade(config: Config, target: string | undefined, options: MoveOptions): Promise<RunResult> {
   return moveDatabase(config, options, 'up', target ?? 'head');
 }
 
 /** Runs down files from the current revision to `target`; refuses before running anything if one is missing. */
-export async function downgrade(config: Config, target: string, options: RunOptions): Promise<RunResult> {
+export async function downgrade(config: Config, target: string, options: MoveOptions): Promise<RunResult> {
   return moveDatabase(config, options, 'down', target);
 }
 
-async function moveDatabase(config: Config, options: RunOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
+async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
   return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db) => {
     const state = await readState(db, config.schema);
     const position = locateDatabase(migrations, state, config.migrationsLabel);
-    refuseProblems(position);
+    if (position.isLost) refuseProblems(position.problems);
     const targetIndex = resolveRevision(target, migrations, position.index);
-    const plan = direction === 'up'
+    let plan = direction === 'up'
       ? planUpgrade(migrations, position, targetIndex)
       : planDowngrade(migrations, position, targetIndex, state.recorded);
-    refuseUnsupported(plan);
+    const resolved = options.resume || options.restart ? findResolvedFailure(plan, position, direction) : undefined;
+    refuseProblems(listProblems(position, migrations, resolved));
+    if (resolved && options.resume) plan = { ...plan, steps: [resumeStep(plan.steps[0], resolved, splitStatements), ...plan.steps.slice(1)] };
+    refuseSingleTransaction(plan, options);
     if (plan.steps.length > 0 && !state.hasTables) await ensureTables(db, config.schema);
-    const done = await runPlan(db, plan, { ...runContext(config), signal: options.signal, onStepStart: options.report.stepStart, onStepDone: options.report.stepDone });
+    const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction };
+    const hooks = { onStepStart: options.report.stepStart, onStepDone: options.report.stepDone, onRetry: options.report.retry };
+    const done = await runPlan(db, plan, { ...context, ...hooks });
     return { from: plan.from, to: plan.to, isHead: plan.toIndex === migrations.length - 1, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };
   });
 }
 
-function refuseProblems(position: Position): void {
-  if (position.problems.length === 1) throw position.problems[0];
-  if (position.problems.length > 1) {
-    throw new DbvcError('state', `${position.problems.length} problems keep dbvc from moving the database`, {
-      lines: position.problems.flatMap((p) => [p.message, ...p.lines.map((d) => `  ${d}`)]),
+function refuseProblems(problems: DbvcError[]): void {
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) {
+    throw new DbvcError('state', `${problems.length} problems keep dbvc from moving the database`, {
+      lines: problems.flatMap((p) => [p.message, ...p.lines.map((d) => `  ${d}`)]),
       hint: 'run dbvc status for the full picture; nothing was run',
     });
   }
 }
 
-function refuseUnsupported(plan: Plan): void {
-  const bare = plan.steps.find((s) => s.migration.up.noTransaction);
+/** The failure --resume / --restart resolves: the one recorded for the plan's first step. */
+function findResolvedFailure(plan: Plan, position: Position, direction: 'up' | 'down'): Failure {
+  const first = plan.steps[0];
+  const failure = first && position.failures.find((f) => f.version === first.migration.version && f.toVersion === first.to);
+  if (!failure) {
+    throw new DbvcError('usage', `nothing to resume or restart: no no-transaction migration stopped part-way at the next ${direction === 'up' ? 'upgrade' : 'downgrade'} step`, {
+      hint: 'dbvc status shows whether one did; without one, run the command without --resume / --restart',
+    });
+  }
+  return failure;
+}
+
+function splitStatements(sql: string): string[] {
+  return scanSql(sql).statements.map((s) => sql.slice(s.first, s.end).trim());
+}
+
+function refuseSingleTransaction(plan: Plan, options: MoveOptions): void {
+  if (!options.singleTransaction) return;
+  const bare = plan.steps.find((s) => s.noTransaction);
   if (bare) {
-    throw new DbvcError('usage', `${bare.migration.up.path} asks for dbvc:no-transaction, which this version of dbvc cannot run yet`, {
-      file: bare.migration.up.path,
-      hint: 'remove the directive if the statements can run in a transaction, or run the file by hand and dbvc stamp it; nothing was run',
+    throw new DbvcError('usage', `--single-transaction cannot include ${bare.file}: it asks for dbvc:no-transaction`, {
+      file: bare.file,
+      hint: `run up to the migration before it with --single-transaction, then the rest without; nothing was run`,
     });
   }
 }
@@ -104,8 +134,7 @@ export async function renderOffline(config: Config, direction: 'up' | 'down', ra
   const { fromIndex, toIndex } = resolveRange(range, migrations, direction);
   const position = offlinePosition(migrations, fromIndex);
   const plan = direction === 'up' ? planUpgrade(migrations, position, toIndex) : planDowngrade(migrations, position, toIndex, new Map());
-  refuseUnsupported(plan);
-  const files = renderFiles(plan, { target: config.db, folder: config.migrationsLabel, schema: config.schema, dbvcVersion: VERSION });
+  const files = renderFiles(plan, { target: config.db, folder: config.migrationsLabel, schema: config.schema, dbvcVersion: VERSION, lockTimeoutMs: config.ddlLockTimeoutMs });
   return { from: plan.from, to: plan.to, steps: plan.steps.length, files };
 }
 
@@ -151,7 +180,7 @@ export async function status(config: Config, options: RunOptions): Promise<Statu
       head: migrations.length > 0 ? migrations[migrations.length - 1].version : null,
       applied: isKnown ? position.index + 1 : 0,
       pending: pending.map((m) => ({ version: m.version, name: m.name, file: m.up.path })),
-      problems: position.problems.map((p) => ({ code: p.code, message: p.message, hint: p.hint, lines: p.lines })),
+      problems: listProblems(position, migrations).map((p) => ({ code: p.code, message: p.message, hint: p.hint, lines: p.lines })),
     };
   });
 }
@@ -246,7 +275,10 @@ export async function revision(config: Config, name: string): Promise<{ up: stri
 }
 
 function runContext(config: Config) {
-  return { schema: config.schema, runId: randomUUID(), clientHost: hostname(), dbvcVersion: VERSION };
+  return {
+    schema: config.schema, runId: randomUUID(), clientHost: hostname(), dbvcVersion: VERSION,
+    ddlLockTimeoutMs: config.ddlLockTimeoutMs, ddlLockRetries: config.ddlLockRetries,
+  };
 }
 
 function baseEntry(context: ReturnType<typeof runContext>, event: HistoryEntry['event'], m: Migration): HistoryEntry {

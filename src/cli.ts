@@ -13,6 +13,11 @@ interface Options extends Flags {
   purge?: boolean;
   sql?: boolean;
   out?: string;
+  resume?: boolean;
+  restart?: boolean;
+  'single-transaction'?: boolean;
+  'ddl-lock-timeout'?: string;
+  'ddl-lock-retries'?: string | number;
   'lock-timeout'?: string;
   _: string[];
 }
@@ -31,6 +36,11 @@ prog.command('upgrade [revision]')
   .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N. With --sql, REVISION is a range FROM:TO (default base:head) rendered as a script, without connecting')
   .option('--sql', 'Print the SQL script instead of running it (no database connection)')
   .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+  .option('--single-transaction', 'Run the whole plan in one transaction: all or nothing')
+  .option('--ddl-lock-timeout', 'lock_timeout for each migration, e.g. 5s (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
+  .option('--ddl-lock-retries', 'Retry a migration that hit the lock timeout N times, pausing 1 s, 2 s, 4 s, ...')
+  .option('--resume', 'Continue a no-transaction migration that stopped part-way, from its failed statement')
+  .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)')
   .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
 
@@ -38,6 +48,11 @@ prog.command('downgrade <revision>')
   .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N. With --sql, REVISION is a range FROM:TO rendered as a script, without connecting')
   .option('--sql', 'Print the SQL script instead of running it (no database connection)')
   .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+  .option('--single-transaction', 'Run the whole plan in one transaction: all or nothing')
+  .option('--ddl-lock-timeout', 'lock_timeout for each migration, e.g. 5s (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
+  .option('--ddl-lock-retries', 'Retry a migration that hit the lock timeout N times, pausing 1 s, 2 s, 4 s, ...')
+  .option('--resume', 'Continue a no-transaction migration that stopped part-way, from its failed statement')
+  .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)')
   .example('downgrade -1').example('downgrade 0002 --db aiven').example('downgrade base').example('downgrade 0005:0002 --sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'down', rev)));
 
@@ -110,8 +125,10 @@ prog.command('revision <name>')
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
   if (o.sql) return renderScript(log, o, direction, rev);
   if (o.out !== undefined) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to render a script instead of running the migrations' });
+  if (o.resume && o.restart) throw new DbvcError('usage', '--resume and --restart exclude each other', { hint: 'pick one; dbvc status explains both' });
   const config = configure(log, o);
-  const run = direction === 'up' ? api.upgrade(config, rev, { report: log, signal }) : api.downgrade(config, rev!, { report: log, signal });
+  const options = { report: log, signal, singleTransaction: Boolean(o['single-transaction']), resume: Boolean(o.resume), restart: Boolean(o.restart) };
+  const run = direction === 'up' ? api.upgrade(config, rev, options) : api.downgrade(config, rev!, options);
   const result = await run;
   const where = `${result.to ?? 'base'}${result.isHead && result.to !== null ? ' (head)' : ''}`;
   if (result.steps.length === 0) return log.result(`nothing to do: ${config.db} is already at ${where}`);
@@ -141,7 +158,10 @@ function printStatus(log: Log, report: api.StatusReport): void {
 }
 
 function configure(log: Log, o: Options, needsServer = true): Config {
-  const flags = { db: o.db, url: o.url, dir: o.dir, schema: o.schema, lockTimeout: o['lock-timeout'] };
+  const flags = {
+    db: o.db, url: o.url, dir: o.dir, schema: o.schema, lockTimeout: o['lock-timeout'],
+    ddlLockTimeout: o['ddl-lock-timeout'], ddlLockRetries: o['ddl-lock-retries'] === undefined ? undefined : String(o['ddl-lock-retries']),
+  };
   const config = resolveConfig(flags, process.env, process.cwd(), needsServer);
   if (config.server.kind === 'url' && config.server.password) log.addSecret(config.server.password);
   return config;

@@ -11,6 +11,8 @@ export interface Flags {
   dir?: string;
   schema?: string;
   lockTimeout?: string;
+  ddlLockTimeout?: string;
+  ddlLockRetries?: string;
 }
 
 export type SslSetting = false | 'prefer' | 'require' | TlsOptions;
@@ -41,6 +43,8 @@ export interface Config {
   urlSource: string; // where the URL came from: --url, envs/<db>.env or the environment
   schema: string;
   lockTimeoutMs: number;
+  ddlLockTimeoutMs?: number; // lock_timeout per migration: --ddl-lock-timeout or DBVC_DDL_LOCK_TIMEOUT in the env file
+  ddlLockRetries: number;
 }
 
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -60,18 +64,33 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string
     throw new DbvcError('usage', '--schema must be a name of 1 to 63 bytes', { hint: 'for example --schema public' });
   }
   const lockTimeoutMs = parseDuration(flags.lockTimeout ?? '30s', '--lock-timeout');
-  if (!needsServer) {
-    return Object.freeze({ db, root, migrationsDir, migrationsLabel, server: { kind: 'none' as const, display: '' }, urlSource: '', schema, lockTimeoutMs });
-  }
-  const { url, source } = pickUrl(flags, env, root, db);
-  const server = url === 'embedded' ? embeddedServer(root, db) : parseDatabaseUrl(url, source, env, root);
-  return Object.freeze({ db, root, migrationsDir, migrationsLabel, server, urlSource: source, schema, lockTimeoutMs });
-}
-
-function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, root: string, db: string): { url: string; source: string } {
-  if (flags.url) return { url: flags.url, source: '--url' };
   const envFile = `envs/${db}.env`;
   const fromFile = readEnvFile(resolve(root, envFile), envFile);
+  const ddl = ddlSettings(flags, fromFile, envFile);
+  const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, ...ddl };
+  if (!needsServer) return Object.freeze({ ...common, server: { kind: 'none' as const, display: '' }, urlSource: '' });
+  const { url, source } = pickUrl(flags, env, db, fromFile);
+  const server = url === 'embedded' ? embeddedServer(root, db) : parseDatabaseUrl(url, source, env, root);
+  return Object.freeze({ ...common, server, urlSource: source });
+}
+
+/** --ddl-lock-timeout / --ddl-lock-retries, else DBVC_DDL_LOCK_TIMEOUT / DBVC_DDL_LOCK_RETRIES in the env file; off by default. */
+function ddlSettings(flags: Flags, fromFile: Record<string, string> | undefined, envFile: string): { ddlLockTimeoutMs?: number; ddlLockRetries: number } {
+  const timeout = flags.ddlLockTimeout ?? fromFile?.DBVC_DDL_LOCK_TIMEOUT;
+  const retries = flags.ddlLockRetries ?? fromFile?.DBVC_DDL_LOCK_RETRIES ?? '0';
+  const retriesSource = flags.ddlLockRetries !== undefined ? '--ddl-lock-retries' : `DBVC_DDL_LOCK_RETRIES in ${envFile}`;
+  if (!/^\d{1,3}$/.test(String(retries))) {
+    throw new DbvcError('usage', `${retriesSource} "${retries}" is not a number of retries`, { hint: 'use a whole number such as 3' });
+  }
+  const timeoutSource = flags.ddlLockTimeout !== undefined ? '--ddl-lock-timeout' : `DBVC_DDL_LOCK_TIMEOUT in ${envFile}`;
+  const ddlLockTimeoutMs = timeout === undefined || timeout === '' ? undefined : parseDuration(String(timeout), timeoutSource);
+  if (ddlLockTimeoutMs === undefined || ddlLockTimeoutMs === 0) return { ddlLockRetries: Number(retries) };
+  return { ddlLockTimeoutMs, ddlLockRetries: Number(retries) };
+}
+
+function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Record<string, string> | undefined): { url: string; source: string } {
+  if (flags.url) return { url: flags.url, source: '--url' };
+  const envFile = `envs/${db}.env`;
   if (fromFile?.DATABASE_URL) return { url: fromFile.DATABASE_URL, source: envFile };
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'the DATABASE_URL environment variable' };
   const where = fromFile ? `${envFile} has no DATABASE_URL` : `${envFile} does not exist`;

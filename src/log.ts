@@ -42,6 +42,9 @@ export function createLog(options: LogOptions): Log {
       const time = c.dim(`(${formatMs(ms)})`);
       out(isLive ? ` ${time}` : `${stepLine(step, c)} ${time}`);
     },
+    retry(step: Step, attempt: number, pauseMs: number) {
+      err(`${c.yellow('lock timeout')} in ${step.file}; retrying in ${formatMs(pauseMs)} (retry ${attempt})`);
+    },
     error: (error) => printError(error, err, c),
   };
 }

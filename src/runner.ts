@@ -1,9 +1,10 @@
-// Carries out a Plan on one connection: each step's SQL, version move and history row in one transaction.
+// Carries out a Plan on one connection: each step's SQL, version move and history row in one transaction,
+// or statement by statement for -- dbvc:no-transaction files, with failures pinned to file:line.
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { recordStep } from './core/ledger.js';
-import { scanSql } from './core/lexer.js';
+import { scanSql, type Statement } from './core/lexer.js';
 import type { Plan, Step } from './core/plan.js';
-import { recordEvent, writeVersion, type Db, type HistoryEntry } from './store.js';
+import { findLockHolders, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
 export interface RunContext {
   schema: string;
@@ -11,50 +12,159 @@ export interface RunContext {
   clientHost: string;
   dbvcVersion: string;
   signal?: AbortSignal;
+  singleTransaction?: boolean;
+  ddlLockTimeoutMs?: number; // lock_timeout for each migration; undefined leaves the server's setting
+  ddlLockRetries?: number; // retries after a lock timeout (55P03), with a growing pause
   onStepStart?(step: Step): void;
   onStepDone?(step: Step, ms: number): void;
+  onRetry?(step: Step, attempt: number, pauseMs: number): void;
 }
 
+const LOCK_NOT_AVAILABLE = '55P03';
+
 /**
- * Runs the steps in order, each in its own transaction. A failing step is rolled back alone and the run stops
- * there with a 'sql' DbvcError (or 'interrupted' after the signal fired): earlier steps stay committed.
+ * Runs the steps in order, each in its own transaction (or all in one with singleTransaction). A failing step is
+ * rolled back alone and the run stops there with a 'sql' DbvcError (or 'interrupted' after the signal fired):
+ * earlier steps stay committed. A no-transaction step that fails part-way is recorded as a 'failed' event.
  */
 export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<Step[]> {
+  if (context.singleTransaction) return runAsOneTransaction(db, plan, context);
   const done: Step[] = [];
   for (const step of plan.steps) {
     if (context.signal?.aborted) throw interrupted(`before ${step.migration.stem}`, step.from);
     context.onStepStart?.(step);
     const started = performance.now();
-    try {
-      await runStep(db, step, context, started);
-    } catch (error) {
-      if (context.signal?.aborted) throw interrupted(`while running ${step.file}; it was rolled back`, step.from);
-      throw describeFailure(error, step);
-    }
+    if (step.noTransaction) await runBare(db, step, context, started);
+    else await withLockRetries(step, context, () => runInTransaction(db, step, context, started)).catch(async (error) => {
+      throw error instanceof DbvcError ? error : await describeFailure(db, error, step, context);
+    });
     done.push(step);
     context.onStepDone?.(step, performance.now() - started);
   }
   return done;
 }
 
-async function runStep(db: Db, step: Step, context: RunContext, started: number): Promise<void> {
-  await db.begin(async (tx) => {
-    const query = tx.unsafe(step.sql);
-    const cancel = () => query.cancel();
-    context.signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      if (context.signal?.aborted) throw new Error('interrupted'); // it fired before the listener was added
-      await query;
-    } finally {
-      context.signal?.removeEventListener('abort', cancel);
+async function runInTransaction(db: Db, step: Step, context: RunContext, started: number): Promise<void> {
+  try {
+    await db.begin(async (tx) => {
+      if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
+      await runCancellable(tx, step.sql, context.signal);
+      await writeVersion(tx, context.schema, step.from, step.to);
+      await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
+      if (context.signal?.aborted) throw new Error('interrupted');
+    });
+  } catch (error) {
+    if (context.signal?.aborted) throw interrupted(`while running ${step.file}; it was rolled back`, step.from);
+    if (isLockTimeout(error)) throw error; // withLockRetries decides
+    throw await describeFailure(db, error, step, context);
+  }
+}
+
+/** Sends one string and cancels it on the server when the signal fires. */
+async function runCancellable(db: Db | Tx, sql: string, signal?: AbortSignal): Promise<void> {
+  const query = db.unsafe(sql);
+  const cancel = () => query.cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    if (signal?.aborted) throw new Error('interrupted'); // it fired before the listener was added
+    await query;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
+/** The whole plan in one transaction: all or nothing. */
+async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Promise<Step[]> {
+  let current: Step | undefined;
+  try {
+    await db.begin(async (tx) => {
+      if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
+      for (const step of plan.steps) {
+        current = step;
+        context.onStepStart?.(step);
+        const started = performance.now();
+        await runCancellable(tx, step.sql, context.signal);
+        await writeVersion(tx, context.schema, step.from, step.to);
+        await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
+        context.onStepDone?.(step, performance.now() - started);
+        if (context.signal?.aborted) throw new Error('interrupted');
+      }
+    });
+  } catch (error) {
+    const at = plan.from ?? 'base';
+    if (context.signal?.aborted) throw new DbvcError('interrupted', 'interrupted; the single transaction was rolled back', { hint: `the database is still at ${at}` });
+    if (!current) throw error;
+    const failure = await describeFailure(db, error, current, context);
+    throw new DbvcError(failure.code, failure.message, { file: failure.file, lines: failure.lines, cause: error,
+      hint: `${failure.hint?.replace(/the migration was rolled back.*$/, '') ?? ''}the single transaction was rolled back: nothing was applied and the database is still at ${at}` });
+  }
+  return plan.steps;
+}
+
+/**
+ * A no-transaction step: one statement at a time, each on its own (CREATE INDEX CONCURRENTLY and friends refuse
+ * transaction blocks). alembic_version and the history row are written once every statement has run. A failure
+ * part-way leaves alembic_version alone and records a 'failed' event naming what ran and what did not.
+ */
+async function runBare(db: Db, step: Step, context: RunContext, started: number): Promise<void> {
+  const statements = scanSql(step.sql).statements;
+  if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(db, context.ddlLockTimeoutMs, false);
+  try {
+    for (let index = step.skip; index < statements.length; index++) {
+      const statement = statements[index];
+      try {
+        if (context.signal?.aborted) throw new Error('interrupted');
+        await withLockRetries(step, context, () => runCancellable(db, sliceOf(step.sql, statement), context.signal));
+      } catch (error) {
+        throw await recordBareFailure(db, error, step, statements, index, context);
+      }
     }
+  } finally {
+    if (context.ddlLockTimeoutMs !== undefined) await db`reset lock_timeout`.catch(() => undefined);
+  }
+  await db.begin(async (tx) => {
     await writeVersion(tx, context.schema, step.from, step.to);
     await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
-    if (context.signal?.aborted) throw new Error('interrupted');
   });
 }
 
-function historyEntry(step: Step, context: RunContext, durationMs: number): HistoryEntry {
+async function recordBareFailure(db: Db, error: unknown, step: Step, statements: Statement[], index: number, context: RunContext): Promise<DbvcError> {
+  const line = lineAt(step.sql, statements[index].first);
+  const ran = index === 0 ? 'no statement ran' : index === 1 ? 'statement 1 ran' : `statements 1-${index} ran`;
+  const reason = context.signal?.aborted ? 'interrupted' : (error as Error).message;
+  const note = `statement ${index + 1} of ${statements.length} (line ${line}) failed: ${reason}; ${ran}; alembic_version was left at ${step.from ?? 'base'}`;
+  const entry: HistoryEntry = { ...historyEntry(step, context, null), event: 'failed', note, failedStatement: index + 1 };
+  await recordEvent(db, context.schema, entry).catch(() => undefined); // the server may be gone; the error says so
+  if (context.signal?.aborted) {
+    return new DbvcError('interrupted', `interrupted in ${step.file} (no-transaction) before statement ${index + 1} of ${statements.length}: ${ran}`, {
+      hint: index === 0 ? `the database is at ${step.from ?? 'base'}` : 'dbvc status shows how to finish it (--resume, stamp or --restart)',
+    });
+  }
+  const failure = await describeFailure(db, error, step, context, statements[index]);
+  const next = index === 0 ? `nothing ran; the database is at ${step.from ?? 'base'}` : `${ran} and stay applied; fix the file and run dbvc ${step.direction === 'up' ? 'upgrade' : 'downgrade'} --resume (dbvc status lists the other ways out)`;
+  return new DbvcError(failure.code, failure.message, { file: failure.file, lines: [...failure.lines, `statement ${index + 1} of ${statements.length}; ${ran}`], cause: error, hint: next });
+}
+
+/** Retries a step (or one no-transaction statement) that hit lock_timeout, pausing 1 s, 2 s, 4 s, ... */
+async function withLockRetries<T>(step: Step, context: RunContext, attempt: () => Promise<T>): Promise<T> {
+  const retries = context.ddlLockRetries ?? 0;
+  for (let tried = 0; ; tried++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isLockTimeout(error) || tried >= retries || context.signal?.aborted) throw error;
+      const pause = Math.min(1000 * 2 ** tried, 30_000);
+      context.onRetry?.(step, tried + 1, pause);
+      await sleep(pause, context.signal);
+    }
+  }
+}
+
+function isLockTimeout(error: unknown): boolean {
+  return (error as { code?: string })?.code === LOCK_NOT_AVAILABLE;
+}
+
+function historyEntry(step: Step, context: RunContext, durationMs: number | null): HistoryEntry {
   return { ...recordStep(step), runId: context.runId, clientHost: context.clientHost, durationMs, dbvcVersion: context.dbvcVersion, note: null };
 }
 
@@ -72,22 +182,31 @@ interface PgError {
   position?: string;
 }
 
-/** Turns a server error into file:line:column, the line with a caret, and SQLSTATE, detail and hint. */
-export function describeFailure(error: unknown, step: Step): DbvcError {
+// Runtime errors of these classes do not depend on timing, so replaying the file statement by statement
+// in a transaction that is rolled back meets the same error at the same statement.
+const REPLAYABLE = /^(21|22|23|27|2B|2F|38|39|3B|42|44|P0)/;
+
+/**
+ * Turns a server error into file:line:column, the line with a caret, and SQLSTATE, detail and hint. A runtime error
+ * carries no position, so the file is replayed statement by statement (rolled back) to find the statement.
+ */
+export async function describeFailure(db: Db, error: unknown, step: Step, context: RunContext, statement?: Statement): Promise<DbvcError> {
   if (error instanceof DbvcError) return error;
   const e = error as PgError;
   const isServerError = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity !== undefined;
-  if (!isServerError) {
-    return new DbvcError('connect', `lost the connection while running ${step.file}: ${e.message ?? String(error)}`, {
-      file: step.file,
-      hint: `the transaction was not committed, so the database should still be at ${step.from ?? 'base'}; run dbvc status once the server is reachable`,
-      cause: error,
-    });
+  if (!isServerError) return lostConnection(error, step);
+  let located = statement;
+  let shown = e;
+  if (!located && !e.position) {
+    const replay = await replayToFailure(db, step, e.code!);
+    located = replay?.statement;
+    if (replay) shown = { ...e, position: replay.error.position };
   }
-  const location = locateError(step.sql, e.position);
+  const location = locate(step.sql, shown.position, located);
   const lines = [...location.lines, `SQLSTATE ${e.code}`];
   if (e.detail) lines.push(`detail: ${e.detail}`);
   if (e.where) lines.push(`context: ${e.where.split('\n')[0]}`);
+  if (isLockTimeout(error)) lines.push(...await describeLockWait(db, context));
   return new DbvcError('sql', `${step.file}${location.suffix}: ${e.message}`, {
     file: step.file,
     lines,
@@ -96,14 +215,64 @@ export function describeFailure(error: unknown, step: Step): DbvcError {
   });
 }
 
-function locateError(sql: string, position: string | undefined): { suffix: string; lines: string[] } {
+function lostConnection(error: unknown, step: Step): DbvcError {
+  const message = (error as Error)?.message ?? String(error);
+  return new DbvcError('connect', `lost the connection while running ${step.file}: ${message}`, {
+    file: step.file,
+    hint: `the transaction was not committed, so the database should still be at ${step.from ?? 'base'}; run dbvc status once the server is reachable`,
+    cause: error,
+  });
+}
+
+async function replayToFailure(db: Db, step: Step, code: string): Promise<{ statement: Statement; error: PgError } | undefined> {
+  const statements = scanSql(step.sql).statements;
+  if (statements.length === 1) return { statement: statements[0], error: {} };
+  if (!REPLAYABLE.test(code)) return undefined;
+  let found: { statement: Statement; error: PgError } | undefined;
+  await db.begin(async (tx) => {
+    await tx`set local client_min_messages = warning`; // the first attempt already showed its notices
+    for (const statement of statements) {
+      try {
+        await tx.unsafe(sliceOf(step.sql, statement));
+      } catch (error) {
+        if ((error as PgError).code === code) found = { statement, error: error as PgError };
+        throw error;
+      }
+    }
+    throw new Error('the replay did not fail');
+  }).catch(() => undefined);
+  return found;
+}
+
+/** The statement's text as sent: from after the previous ';' through its own. */
+function sliceOf(sql: string, statement: Statement): string {
+  return sql.slice(statement.start, statement.end);
+}
+
+function locate(sql: string, position: string | undefined, statement: Statement | undefined): { suffix: string; lines: string[] } {
   if (position) {
-    const point = locateOffset(sql, Number(position));
+    const offset = statement ? Array.from(sql.slice(0, statement.start)).length : 0;
+    const point = locateOffset(sql, offset + Number(position));
     return { suffix: `:${point.line}:${point.column}`, lines: excerpt(point) };
   }
-  const statements = scanSql(sql).statements;
-  if (statements.length !== 1) return { suffix: '', lines: [] };
-  const first = statements[0].first;
-  const point = locateOffset(sql, Array.from(sql.slice(0, first)).length + 1);
+  if (!statement) return { suffix: '', lines: [] };
+  const point = locateOffset(sql, Array.from(sql.slice(0, statement.first)).length + 1);
   return { suffix: `:${point.line}`, lines: [`${point.line} | ${point.text}`] };
+}
+
+async function describeLockWait(db: Db, context: RunContext): Promise<string[]> {
+  const waited = `waited ${(context.ddlLockTimeoutMs ?? 0) / 1000} s for a lock${context.ddlLockRetries ? `, ${context.ddlLockRetries + 1} attempts` : ''}`;
+  const holders = await findLockHolders(db).catch(() => []);
+  return [waited, ...holders.map((h) => `lock held by pid ${h.pid} (${h.application || '?'}, ${h.state}, transaction open since ${h.since.toISOString()}) on ${h.relations.join(', ')}`)];
+}
+
+function lineAt(sql: string, index: number): number {
+  return locateOffset(sql, Array.from(sql.slice(0, index)).length + 1).line;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); done(); }, { once: true });
+  });
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
 import { DbvcError } from './core/errors.js';
 import { ledgerDdl, quoteIdent } from './core/ledger.js';
-import type { DatabaseState, Recorded } from './core/plan.js';
+import type { DatabaseState, Failure, Recorded } from './core/plan.js';
 
 export type Db = Sql<Record<string, never>>;
 export type Tx = TransactionSql<Record<string, never>>;
@@ -26,6 +26,7 @@ export interface HistoryEntry {
   durationMs: number | null;
   dbvcVersion: string;
   note: string | null;
+  failedStatement?: number | null;
 }
 
 export interface HistoryRow extends HistoryEntry {
@@ -64,7 +65,23 @@ export async function readState(db: Queryable, schema: string): Promise<Database
       recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql });
     }
   }
-  return { versions, recorded, hasTables: Boolean(version_table && history_table) };
+  const failures = history_table ? await readFailures(db, schema) : [];
+  return { versions, recorded, failures, hasTables: Boolean(version_table && history_table) };
+}
+
+/** 'failed' rows after which some statements had run and nothing else happened to that version since. */
+async function readFailures(db: Queryable, schema: string): Promise<Failure[]> {
+  const rows = await db`
+    select distinct on (f.version_num) f.version_num, f.from_version, f.to_version, f.failed_statement,
+           coalesce(f.up_sql, f.down_sql) as sql, f.note, f.applied_at
+    from ${db(schema)}.dbvc_history f
+    where f.event = 'failed' and f.failed_statement > 1
+      and not exists (select 1 from ${db(schema)}.dbvc_history r where r.version_num = f.version_num and r.id > f.id)
+    order by f.version_num, f.id desc`;
+  return rows.map((r) => ({
+    version: r.version_num, fromVersion: r.from_version, toVersion: r.to_version, failedStatement: r.failed_statement,
+    sql: r.sql, note: r.note, at: r.applied_at,
+  }));
 }
 
 /**
@@ -90,11 +107,11 @@ export async function recordEvent(tx: Queryable, schema: string, entry: HistoryE
   await tx`
     insert into ${tx(schema)}.dbvc_history
       (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
-       up_sql, down_sql, client_host, duration_ms, dbvc_version, note)
+       up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)
     values
       (${entry.runId}, ${entry.event}, ${entry.version}, ${entry.name}, ${entry.fromVersion}, ${entry.toVersion},
        ${entry.upChecksum}, ${entry.downChecksum}, ${entry.upSql}, ${entry.downSql}, ${entry.clientHost},
-       ${entry.durationMs}, ${entry.dbvcVersion}, ${entry.note})`;
+       ${entry.durationMs}, ${entry.dbvcVersion}, ${entry.failedStatement ?? null}, ${entry.note})`;
 }
 
 /** The history, oldest first (the SQL texts are left out). Empty when the table does not exist. */
@@ -161,3 +178,29 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+
+/** Sets lock_timeout for the transaction (`local`) or the session; 0 turns it off. */
+export async function setLockTimeout(db: Queryable, ms: number, local: boolean): Promise<void> {
+  await db`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, ${local})`;
+}
+
+export interface LockHolder {
+  pid: number;
+  application: string;
+  state: string;
+  since: Date;
+  relations: string[];
+}
+
+/** Other sessions of this database holding relation locks in an open transaction, oldest first. */
+export async function findLockHolders(db: Db): Promise<LockHolder[]> {
+  const rows = await db`
+    select a.pid, a.application_name, a.state, a.xact_start,
+           array_agg(distinct l.relation::regclass::text) as relations
+    from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'relation' and l.granted and a.pid <> pg_backend_pid() and a.xact_start is not null
+      and l.database = (select oid from pg_database where datname = current_database())
+    group by a.pid, a.application_name, a.state, a.xact_start
+    order by a.xact_start limit 5`;
+  return rows.map((r) => ({ pid: r.pid, application: r.application_name, state: r.state, since: r.xact_start, relations: r.relations }));
+}

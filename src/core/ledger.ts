@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS ${s}.dbvc_history (
     client_host text,
     duration_ms integer,
     dbvc_version text,
+    failed_statement integer,
     note text
 );
 `;

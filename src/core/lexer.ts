@@ -1,9 +1,14 @@
-// A small SQL lexer: splits a file into statements the way PostgreSQL tokenises it, and finds psql meta-commands.
+// A small SQL lexer: splits a file into statements the way PostgreSQL does, and finds psql meta-commands.
+// We keep our own rather than loading PostgreSQL's parser (libpg-query, WASM) at run time: it costs ~60 ms
+// of start-up for every command, while this splitter agrees with it on our differential tests
+// (test/core/lexer-oracle.test.ts) and needs only the statement boundaries and leading keywords.
 
 export interface Statement {
   start: number; // string index where the statement's text begins (after the previous ';')
   first: number; // string index of its first token, after leading comments and blanks
   end: number; // string index just past its terminating ';' (or the end of the text)
+  words: string[]; // its first keywords and identifiers, upper-cased (at most MAX_WORDS)
+  hasStdio: boolean; // STDIN or STDOUT appears as a word outside parentheses (COPY ... FROM STDIN)
 }
 
 export interface Scan {
@@ -12,59 +17,111 @@ export interface Scan {
   metaCommands: number[];
 }
 
+const MAX_WORDS = 12;
+const IDENT_START = /[A-Za-z_\u0080-\uFFFF]/;
 const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uFFFF]/;
-const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uFFFF][A-Za-z0-9_\u0080-\uFFFF]*)?\$/;
+const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uFFFF][A-Za-z0-9_\u0080-\uFFFF]*)?\$/y;
+
+interface Current {
+  start: number;
+  first: number;
+  words: string[];
+  hasStdio: boolean;
+  parens: number;
+  blocks: number; // BEGIN ATOMIC ... END depth (and CASE ... END inside) in CREATE FUNCTION / PROCEDURE
+  isRoutine: boolean;
+  previous: string; // the previous token: an upper-cased word or a punctuation character
+}
 
 /** Splits on top-level semicolons, skipping comments, strings, quoted identifiers and dollar quotes. */
 export function scanSql(text: string): Scan {
   const statements: Statement[] = [];
   const metaCommands: number[] = [];
-  let start = 0;
-  let first = -1;
+  let current = fresh(0);
   let i = 0;
   while (i < text.length) {
     const ch = text[i];
     const next = text[i + 1];
     if (ch === '-' && next === '-') {
       i = skipLineComment(text, i);
-      continue;
-    }
-    if (ch === '/' && next === '*') {
+    } else if (ch === '/' && next === '*') {
       i = skipBlockComment(text, i);
-      continue;
-    }
-    if (/\s/.test(ch)) {
+    } else if (/\s/.test(ch)) {
       i += 1;
-      continue;
-    }
-    if (ch === ';') {
-      if (first !== -1) statements.push({ start, first, end: i + 1 }); // PostgreSQL drops empty statements (;;)
-      start = i + 1;
-      first = -1;
+    } else if (ch === ';' && current.parens === 0 && current.blocks === 0) {
+      if (current.first !== -1) statements.push(finish(current, i + 1)); // PostgreSQL drops empty statements (;;)
+      current = fresh(i + 1);
       i += 1;
-      continue;
+    } else {
+      if (current.first === -1) current.first = i;
+      i = readToken(text, i, current, metaCommands);
     }
-    if (first === -1) first = i;
-    if (ch === '\\') metaCommands.push(i);
-    i = skipToken(text, i);
   }
-  if (first !== -1) statements.push({ start, first, end: text.length });
+  if (current.first !== -1) statements.push(finish(current, text.length));
   return { statements, metaCommands };
 }
 
-function skipToken(text: string, i: number): number {
+function fresh(start: number): Current {
+  return { start, first: -1, words: [], hasStdio: false, parens: 0, blocks: 0, isRoutine: false, previous: '' };
+}
+
+function finish(current: Current, end: number): Statement {
+  return { start: current.start, first: current.first, end, words: current.words, hasStdio: current.hasStdio };
+}
+
+function readToken(text: string, i: number, current: Current, metaCommands: number[]): number {
   const ch = text[i];
-  const previous = i > 0 ? text[i - 1] : '';
-  if (ch === "'") return skipQuoted(text, i, "'", isEscapeString(text, i));
+  const previous = current.previous;
+  current.previous = ch;
+  if (ch === '\\') {
+    metaCommands.push(i);
+    return i + 1;
+  }
+  if (ch === '(') current.parens += 1;
+  if (ch === ')' && current.parens > 0) current.parens -= 1;
+  if (ch === "'") return skipString(text, i, isEscapeString(text, i));
   if (ch === '"') return skipQuoted(text, i, '"', false);
-  if (ch === '$' && !IDENT_CHAR.test(previous)) {
-    const tag = DOLLAR_TAG.exec(text.slice(i, i + 64));
+  if (ch === '$' && !IDENT_CHAR.test(text[i - 1] ?? '')) {
+    DOLLAR_TAG.lastIndex = i;
+    const tag = DOLLAR_TAG.exec(text);
     if (tag) {
       const close = text.indexOf(tag[0], i + tag[0].length);
       return close === -1 ? text.length : close + tag[0].length;
     }
   }
+  if (IDENT_START.test(ch) && !IDENT_CHAR.test(text[i - 1] ?? '')) {
+    let j = i + 1;
+    while (j < text.length && IDENT_CHAR.test(text[j])) j += 1;
+    const isPrefix = text[j] === "'" || (text[j] === '&' && (text[j + 1] === "'" || text[j + 1] === '"')); // E'', U&''
+    const word = text.slice(i, j).toUpperCase();
+    current.previous = word;
+    const isLabel = previous === 'AS' || previous === '.'; // t.end, AS case: names, not keywords
+    if (!isPrefix) noteWord(current, word, isLabel, previous);
+    return j;
+  }
   return i + 1;
+}
+
+/**
+ * Tracks leading words, STDIN/STDOUT, and SQL-standard routine bodies: in CREATE FUNCTION / PROCEDURE,
+ * BEGIN ATOMIC opens a body whose semicolons do not end the statement, closed by its END (CASE ... END nests).
+ */
+function noteWord(current: Current, word: string, isLabel: boolean, previous: string): void {
+  if (current.words.length < MAX_WORDS) current.words.push(word);
+  if (current.parens > 0 || isLabel) return;
+  if ((word === 'STDIN' || word === 'STDOUT') && current.words[0] === 'COPY') current.hasStdio = true;
+  if (current.words.length <= 4) current.isRoutine = isRoutineHead(current.words);
+  if (!current.isRoutine) return;
+  if (word === 'ATOMIC' && previous === 'BEGIN' && current.blocks === 0) current.blocks = 1;
+  else if (word === 'CASE' && current.blocks > 0) current.blocks += 1;
+  else if (word === 'END' && current.blocks > 0) current.blocks -= 1;
+}
+
+function isRoutineHead(words: string[]): boolean {
+  const [a, b, c, d] = words;
+  if (a !== 'CREATE') return false;
+  if (b === 'FUNCTION' || b === 'PROCEDURE') return true;
+  return b === 'OR' && c === 'REPLACE' && (d === 'FUNCTION' || d === 'PROCEDURE');
 }
 
 /** E'...' strings treat backslash as an escape; standard strings do not. */
@@ -72,6 +129,33 @@ function isEscapeString(text: string, quote: number): boolean {
   const prefix = text[quote - 1];
   if (prefix !== 'E' && prefix !== 'e') return false;
   return quote < 2 || !IDENT_CHAR.test(text[quote - 2]);
+}
+
+/** A '' string, and the strings that continue it: separated by whitespace holding a newline, they are one literal. */
+function skipString(text: string, i: number, backslashEscapes: boolean): number {
+  let end = skipQuoted(text, i, "'", backslashEscapes);
+  for (;;) {
+    const next = continuation(text, end);
+    if (next === -1) return end;
+    end = skipQuoted(text, next, "'", backslashEscapes);
+  }
+}
+
+/** Index of the quote that continues a string ending at `end`, or -1. */
+function continuation(text: string, end: number): number {
+  let j = end;
+  let sawNewline = false;
+  while (j < text.length) {
+    const ch = text[j];
+    if (ch === '\n' || ch === '\r') sawNewline = true;
+    if (ch === '-' && text[j + 1] === '-' && sawNewline) {
+      j = skipLineComment(text, j);
+      continue;
+    }
+    if (!/\s/.test(ch)) break;
+    j += 1;
+  }
+  return sawNewline && text[j] === "'" ? j : -1;
 }
 
 function skipQuoted(text: string, i: number, quote: string, backslashEscapes: boolean): number {
@@ -94,9 +178,11 @@ function skipQuoted(text: string, i: number, quote: string, backslashEscapes: bo
   return text.length;
 }
 
+/** A -- comment runs to the end of the line; PostgreSQL ends it at \r as well as \n. */
 function skipLineComment(text: string, i: number): number {
-  const end = text.indexOf('\n', i);
-  return end === -1 ? text.length : end + 1;
+  let j = i;
+  while (j < text.length && text[j] !== '\n' && text[j] !== '\r') j += 1;
+  return Math.min(j + 1, text.length);
 }
 
 function skipBlockComment(text: string, i: number): number {

@@ -1,7 +1,7 @@
 // A migration file's bytes -> its text, checksum and directives, or the problems that make it unusable.
 import { checksumText } from './checksum.js';
 import { DbvcError } from './errors.js';
-import { lineOf, scanSql } from './lexer.js';
+import { lineOf, scanSql, type Statement } from './lexer.js';
 
 export interface SqlFile {
   path: string; // as shown to people, e.g. sql/local/0001_create_product.up.sql
@@ -36,8 +36,60 @@ export function parseFile(path: string, bytes: Uint8Array): ParseResult {
     const line = lineOf(text, index);
     problems.push(problem(`${path}:${line}`, `holds a psql meta-command (${metaCommandName(text, index)}); the server cannot run it`, 'inline the SQL it refers to, or run it with psql outside dbvc', path));
   }
+  for (const statement of scan.statements) {
+    const trouble = explainStatement(statement, directives.noTransaction);
+    if (trouble) problems.push(problem(`${path}:${lineOf(text, statement.first)}`, trouble.what, trouble.hint, path));
+  }
   if (problems.length > 0) return { problems };
   return { file: { path, text, checksum: checksumText(text), ...directives }, problems: [] };
+}
+
+const TRANSACTION_CONTROL = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'ABORT', 'PREPARE']);
+
+/** Statements dbvc refuses before running anything: they would hang, break its transaction, or fail in one. */
+function explainStatement(statement: Statement, noTransaction: boolean): { what: string; hint: string } | undefined {
+  const words = statement.words;
+  const head = words.slice(0, 3).join(' ');
+  if (statement.hasStdio) {
+    return { what: `holds ${head} ... STDIN/STDOUT, which needs psql to stream the data`, hint: 'use INSERT statements, or COPY from a file on the database server' };
+  }
+  if (isTransactionControl(words)) {
+    return { what: `holds ${head}: dbvc runs each file in its own transaction, and this would end or nest it`, hint: 'remove it; for statements that cannot run in a transaction use -- dbvc:no-transaction in their own file' };
+  }
+  const refusing = refusesTransaction(words);
+  if (refusing && !noTransaction) {
+    return { what: `holds ${refusing}, which cannot run inside a transaction block`, hint: 'add "-- dbvc:no-transaction" to the leading comments of this file (it then runs statement by statement); keep such statements in a file of their own' };
+  }
+  return undefined;
+}
+
+function isTransactionControl(words: string[]): boolean {
+  const [first, second] = words;
+  if (!TRANSACTION_CONTROL.has(first)) return false;
+  if (first === 'ROLLBACK') return second !== 'TO'; // ROLLBACK TO SAVEPOINT stays inside the transaction
+  if (first === 'START') return second === 'TRANSACTION';
+  if (first === 'PREPARE') return second === 'TRANSACTION';
+  return true;
+}
+
+/** The statement kinds PostgreSQL refuses inside a transaction block (error 25001), named for the message. */
+export function refusesTransaction(words: string[]): string | undefined {
+  const [a, b, c] = words;
+  const early = words.slice(0, 5);
+  if ((a === 'CREATE' && (b === 'INDEX' || (b === 'UNIQUE' && c === 'INDEX'))) && early.includes('CONCURRENTLY')) return `${a} ${b === 'UNIQUE' ? 'UNIQUE INDEX' : 'INDEX'} CONCURRENTLY`;
+  if (a === 'DROP' && b === 'INDEX' && early.includes('CONCURRENTLY')) return 'DROP INDEX CONCURRENTLY';
+  if (a === 'REINDEX' && (early.includes('CONCURRENTLY') || early.includes('DATABASE') || early.includes('SYSTEM'))) return early.includes('CONCURRENTLY') ? 'REINDEX CONCURRENTLY' : `REINDEX ${early.includes('DATABASE') ? 'DATABASE' : 'SYSTEM'}`;
+  if (a === 'VACUUM') return 'VACUUM';
+  if ((a === 'CREATE' || a === 'DROP') && (b === 'DATABASE' || b === 'TABLESPACE' || b === 'SUBSCRIPTION')) return `${a} ${b}`;
+  if (a === 'ALTER' && b === 'SYSTEM') return 'ALTER SYSTEM';
+  if (a === 'ALTER' && b === 'DATABASE' && words.includes('TABLESPACE')) return 'ALTER DATABASE ... SET TABLESPACE';
+  if (a === 'DISCARD' && b === 'ALL') return 'DISCARD ALL';
+  return undefined;
+}
+
+/** Whether a file's leading comments ask for -- dbvc:no-transaction (also for SQL recorded in the history). */
+export function hasNoTransactionDirective(text: string): boolean {
+  return readDirectives('', text, []).noTransaction;
 }
 
 interface Directives {

@@ -1,6 +1,6 @@
 // Migrations + what the database records -> where it stands, what is wrong, and the steps to a target.
 import { DbvcError } from './errors.js';
-import type { SqlFile } from './parse.js';
+import { hasNoTransactionDirective, type SqlFile } from './parse.js';
 
 export interface Migration {
   version: string;
@@ -20,17 +20,30 @@ export interface Recorded {
   downSql: string | null;
 }
 
+/** A no-transaction migration that stopped part-way and nothing has resolved since. */
+export interface Failure {
+  version: string;
+  fromVersion: string | null;
+  toVersion: string | null;
+  failedStatement: number; // 1-based; the statements before it ran
+  sql: string; // the text as it was run
+  note: string;
+  at: Date;
+}
+
 export interface DatabaseState {
   versions: string[]; // the rows of alembic_version
   recorded: Map<string, Recorded>;
+  failures: Failure[];
 }
 
 export interface Position {
   current: string | null; // the raw alembic_version value; null is base
   index: number; // -1 for base (also when lost)
   isLost: boolean; // alembic_version holds an unknown revision or several rows: no position at all
-  problems: DbvcError[];
+  problems: DbvcError[]; // drift, unknown revision, branches (failures are listed apart, see failureProblem)
   drifted: Migration[];
+  failures: Failure[];
 }
 
 export interface Step {
@@ -40,6 +53,8 @@ export interface Step {
   to: string | null; // and after it
   sql: string;
   file: string; // the file the SQL comes from, or a note that it comes from the history
+  noTransaction: boolean; // -- dbvc:no-transaction: statement by statement, outside any transaction
+  skip: number; // statements already run by a failed attempt (dbvc upgrade --resume)
 }
 
 export interface Plan {
@@ -59,13 +74,13 @@ export function locateDatabase(migrations: Migration[], state: DatabaseState, fo
     problems.push(new DbvcError('state', `alembic_version holds ${state.versions.length} rows (${listed}): the database is on several Alembic branches`, {
       hint: 'merge the branches with Alembic first, or pick the revision that is really applied with dbvc stamp REV --purge',
     }));
-    return { current: null, index: -1, isLost: true, problems, drifted: [] };
+    return { current: null, index: -1, isLost: true, problems, drifted: [], failures: state.failures };
   }
   const current = state.versions[0] ?? null;
   const index = current === null ? -1 : indexOfStored(migrations, current);
   if (index === undefined) {
     problems.push(unknownRevision(current!, migrations, folder));
-    return { current, index: -1, isLost: true, problems, drifted: [] };
+    return { current, index: -1, isLost: true, problems, drifted: [], failures: state.failures };
   }
   const drifted = findDrift(migrations.slice(0, index + 1), state.recorded);
   for (const migration of drifted) {
@@ -76,7 +91,47 @@ export function locateDatabase(migrations: Migration[], state: DatabaseState, fo
       hint: 'restore the file as it was applied, or write a new migration for the change; if the new text is what is deployed, accept it with dbvc repair',
     }));
   }
-  return { current, index, isLost: false, problems, drifted };
+  return { current, index, isLost: false, problems, drifted, failures: state.failures };
+}
+
+/** Every reason not to move: the position's problems and each unresolved failure. */
+export function listProblems(position: Position, migrations: Migration[], except?: Failure): DbvcError[] {
+  const failures = position.failures.filter((f) => f !== except).map((f) => failureProblem(f, migrations));
+  return [...position.problems, ...failures];
+}
+
+/**
+ * `--resume`: skips the statements a failed no-transaction attempt already ran, after checking the file still
+ * starts with exactly those statements. Throws a 'usage' DbvcError when they changed.
+ */
+export function resumeStep(step: Step, failure: Failure, split: (sql: string) => string[]): Step {
+  const ran = failure.failedStatement - 1;
+  const before = split(failure.sql).slice(0, ran);
+  const now = split(step.sql);
+  const changed = before.findIndex((text, i) => now[i] !== text);
+  if (now.length < failure.failedStatement || changed !== -1) {
+    const which = changed !== -1 ? `statement ${changed + 1}, which already ran, changed` : `it now has ${now.length} statements, fewer than the ${failure.failedStatement} it had`;
+    throw new DbvcError('usage', `cannot resume ${step.file}: ${which}`, {
+      file: step.file,
+      hint: `keep statements 1-${ran} as they ran and fix only statement ${failure.failedStatement} onwards; or undo them by hand and use --restart`,
+    });
+  }
+  return { ...step, skip: ran };
+}
+
+/** What ran, what did not, and the three ways out; nobody has to edit dbvc's tables by hand. */
+export function failureProblem(failure: Failure, migrations: Migration[]): DbvcError {
+  const migration = migrations.find((m) => m.version === failure.version);
+  const isUp = failure.toVersion === failure.version;
+  const file = migration ? (isUp ? migration.up.path : migration.up.path.replace(/\.up\.sql$/, '.down.sql')) : `migration ${failure.version}`;
+  const ran = failure.failedStatement === 2 ? 'statement 1 ran' : `statements 1-${failure.failedStatement - 1} ran`;
+  const command = isUp ? 'upgrade' : 'downgrade';
+  const target = isUp ? failure.version : failure.toVersion ?? 'base';
+  return new DbvcError('state', `${file} (no-transaction) stopped part-way at statement ${failure.failedStatement} on ${failure.at.toISOString()}: ${ran}, the rest did not`, {
+    file,
+    lines: [failure.note],
+    hint: `fix the file and run dbvc ${command} --resume to continue from statement ${failure.failedStatement}; or finish it by hand and run dbvc stamp ${target}; or undo what ran by hand and run dbvc ${command} --restart`,
+  });
 }
 
 function indexOfStored(migrations: Migration[], stored: string): number | undefined {
@@ -166,7 +221,7 @@ export function planUpgrade(migrations: Migration[], position: Position, targetI
   let from = position.current;
   for (let i = position.index + 1; i <= targetIndex; i++) {
     const migration = migrations[i];
-    steps.push({ direction: 'up', migration, from, to: migration.version, sql: migration.up.text, file: migration.up.path });
+    steps.push({ direction: 'up', migration, from, to: migration.version, sql: migration.up.text, file: migration.up.path, noTransaction: migration.up.noTransaction, skip: 0 });
     from = migration.version;
   }
   return { direction: 'up', from: position.current, to: labelOrNull(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
@@ -187,7 +242,7 @@ export function planDowngrade(migrations: Migration[], position: Position, targe
     const to = labelOrNull(migrations, i - 1);
     const source = downSource(migration, recorded.get(migration.version));
     if (!source) irreversible.push(migration.up.path.replace(/\.up\.sql$/, '.down.sql'));
-    else steps.push({ direction: 'down', migration, from, to, ...source });
+    else steps.push({ direction: 'down', migration, from, to, ...source, skip: 0 });
     from = to;
   }
   if (irreversible.length > 0) {
@@ -200,10 +255,10 @@ export function planDowngrade(migrations: Migration[], position: Position, targe
 }
 
 /** The down file on disk wins; the SQL recorded when the migration was applied is the fallback. */
-function downSource(migration: Migration, recorded: Recorded | undefined): { sql: string; file: string } | undefined {
-  if (migration.down) return { sql: migration.down.text, file: migration.down.path };
+function downSource(migration: Migration, recorded: Recorded | undefined): { sql: string; file: string; noTransaction: boolean } | undefined {
+  if (migration.down) return { sql: migration.down.text, file: migration.down.path, noTransaction: migration.down.noTransaction };
   const path = migration.up.path.replace(/\.up\.sql$/, '.down.sql');
-  if (recorded?.downSql) return { sql: recorded.downSql, file: `${path} (as recorded in dbvc_history)` };
+  if (recorded?.downSql) return { sql: recorded.downSql, file: `${path} (as recorded in dbvc_history)`, noTransaction: hasNoTransactionDirective(recorded.downSql) };
   return undefined;
 }
 

@@ -9,6 +9,7 @@ export interface RenderOptions {
   folder: string; // the migrations folder as shown
   schema: string;
   dbvcVersion: string;
+  lockTimeoutMs?: number; // --ddl-lock-timeout: set for each migration, as the online run does
 }
 
 export interface RenderedFile {
@@ -48,7 +49,7 @@ export function resolveRange(spec: string | undefined, migrations: Migration[], 
 
 /** Where an offline script assumes the database starts. */
 export function offlinePosition(migrations: Migration[], fromIndex: number): Position {
-  return { current: fromIndex < 0 ? null : migrations[fromIndex].version, index: fromIndex, isLost: false, problems: [], drifted: [] };
+  return { current: fromIndex < 0 ? null : migrations[fromIndex].version, index: fromIndex, isLost: false, problems: [], drifted: [], failures: [] };
 }
 
 /** The whole plan as one script. */
@@ -95,17 +96,18 @@ function renderLedger(schema: string): string {
 function renderStep(step: Step, options: RenderOptions): string {
   const record = recordStep(step);
   const verb = step.direction === 'up' ? 'upgrade' : 'downgrade';
-  return [
-    'BEGIN;',
-    renderGuard(step, options.schema),
-    `-- Running ${verb} ${step.from ?? ''} -> ${step.to ?? ''}`,
-    `-- ${step.file}`,
-    terminate(step.sql),
-    renderVersionWrite(step, options.schema),
-    renderHistoryInsert(record, options),
-    'COMMIT;',
-    '',
-  ].join('\n');
+  const timeout = options.lockTimeoutMs === undefined ? undefined : `'${Math.round(options.lockTimeoutMs)}ms'`;
+  const comment = `-- Running ${verb} ${step.from ?? ''} -> ${step.to ?? ''}`;
+  const bookkeeping = [renderVersionWrite(step, options.schema), renderHistoryInsert(record, options)];
+  if (step.noTransaction) {
+    // psql sends each statement on its own, outside any transaction, as the online run does for this file
+    const setting = timeout ? [`SET lock_timeout = ${timeout};`] : [];
+    const reset = timeout ? ['RESET lock_timeout;'] : [];
+    return [renderGuard(step, options.schema), comment, `-- ${step.file} (no-transaction: statement by statement)`, ...setting,
+      terminate(step.sql), ...reset, 'BEGIN;', ...bookkeeping, 'COMMIT;', ''].join('\n');
+  }
+  const setting = timeout ? [`SET LOCAL lock_timeout = ${timeout};`] : [];
+  return ['BEGIN;', ...setting, renderGuard(step, options.schema), comment, `-- ${step.file}`, terminate(step.sql), ...bookkeeping, 'COMMIT;', ''].join('\n');
 }
 
 /** Aborts the transaction unless alembic_version holds exactly the revision the step starts from. */

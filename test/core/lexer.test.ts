@@ -7,9 +7,15 @@ const test = suite('core/lexer');
 /** Each statement's text from its first token through its ';' (or the end of the file). */
 const statements = (text: string) => scanSql(text).statements.map((s) => text.slice(s.first, s.end));
 
+/** The boundaries only, without the keywords. */
+const bounds = (text: string) => {
+  const scan = scanSql(text);
+  return { statements: scan.statements.map(({ start, first, end }) => ({ start, first, end })), metaCommands: scan.metaCommands };
+};
+
 test('splits on semicolons and records start, first token and end of each statement', () => {
   const text = '-- a\nSELECT 1;\n/* b */ SELECT 2;';
-  assert.equal(scanSql(text), {
+  assert.equal(bounds(text), {
     statements: [
       { start: 0, first: 5, end: 14 },
       { start: 14, first: 23, end: 32 },
@@ -77,7 +83,7 @@ test('identifiers containing $ are not dollar quotes', () => {
 
 test('a last statement without ; that ends in a line comment runs to the end of the text', () => {
   const text = 'SELECT 1;\nSELECT 2 -- trailing; comment';
-  assert.equal(scanSql(text).statements, [
+  assert.equal(bounds(text).statements, [
     { start: 0, first: 0, end: 9 },
     { start: 9, first: 10, end: text.length },
   ]);
@@ -118,3 +124,43 @@ test('lineOf gives the 1-based line of an index', () => {
 });
 
 test.run();
+
+const more = suite('core/lexer: keywords and bodies');
+
+more('leading words are collected upper-cased, without string prefixes', () => {
+  const [a, b] = scanSql("create index concurrently i on t (x); copy t from stdin;").statements;
+  assert.equal(a.words, ['CREATE', 'INDEX', 'CONCURRENTLY', 'I', 'ON', 'T', 'X']);
+  assert.is(a.hasStdio, false);
+  assert.equal(b.words.slice(0, 4), ['COPY', 'T', 'FROM', 'STDIN']);
+  assert.is(b.hasStdio, true);
+  assert.equal(scanSql("SELECT E'x', U&'y'").statements[0].words, ['SELECT']);
+});
+
+more('STDIN inside parentheses or in another statement kind is not COPY ... FROM STDIN', () => {
+  assert.is(scanSql('SELECT stdin FROM t;').statements[0].hasStdio, false);
+  assert.is(scanSql('COPY (SELECT stdin FROM t) TO STDOUT;').statements[0].hasStdio, true);
+  assert.is(scanSql("COPY t FROM '/tmp/x.csv';").statements[0].hasStdio, false);
+});
+
+more('a SQL-standard function body (BEGIN ATOMIC ... END) is one statement, CASE ... END inside included', () => {
+  const fn = `CREATE OR REPLACE FUNCTION f(x int) RETURNS int LANGUAGE sql
+BEGIN ATOMIC
+  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;
+  SELECT x + 1;
+END;`;
+  assert.equal(statements(`${fn}\nSELECT 2;`), [fn, 'SELECT 2;']);
+  const proc = 'CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END;';
+  assert.equal(statements(`${proc} SELECT 3;`), [proc, 'SELECT 3;']);
+});
+
+more('BEGIN and END outside routine definitions are ordinary statements', () => {
+  assert.equal(statements('BEGIN; SELECT 1; END;'), ['BEGIN;', 'SELECT 1;', 'END;']);
+  assert.equal(statements('SELECT CASE WHEN true THEN 1 END; SELECT 2;'), ['SELECT CASE WHEN true THEN 1 END;', 'SELECT 2;']);
+});
+
+more('semicolons inside parentheses do not end a statement (CREATE RULE ... DO (a; b))', () => {
+  const rule = 'CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO log VALUES (1); INSERT INTO log VALUES (2));';
+  assert.equal(statements(`${rule} SELECT 1;`), [rule, 'SELECT 1;']);
+});
+
+more.run();

@@ -52,7 +52,7 @@ function recordedFor(m: Migration, overrides: Partial<Recorded> = {}): Recorded 
 }
 
 function stateAt(migrations: Migration[], versions: string[], recorded: Recorded[] = []): DatabaseState {
-  return { versions, recorded: new Map(recorded.map((r) => [r.version, r])) };
+  return { versions, recorded: new Map(recorded.map((r) => [r.version, r])), failures: [] };
 }
 
 function positionAt(migrations: Migration[], index: number): Position {
@@ -194,13 +194,13 @@ test('resolveRevision: an unknown revision lists what is known', () => {
 // locateDatabase
 
 test('locateDatabase: no row in alembic_version is base', () => {
-  assert.equal(locateDatabase(shop(), stateAt(shop(), []), FOLDER), { current: null, index: -1, isLost: false, problems: [], drifted: [] });
+  assert.equal(locateDatabase(shop(), stateAt(shop(), []), FOLDER), { current: null, index: -1, isLost: false, problems: [], drifted: [], failures: [] });
 });
 
 test('locateDatabase: a known revision with matching checksums', () => {
   const ms = shop();
   const position = locateDatabase(ms, stateAt(ms, ['0002'], [recordedFor(ms[0]), recordedFor(ms[1])]), FOLDER);
-  assert.equal(position, { current: '0002', index: 1, isLost: false, problems: [], drifted: [] });
+  assert.equal(position, { current: '0002', index: 1, isLost: false, problems: [], drifted: [], failures: [] });
 });
 
 test('locateDatabase: an unknown (Alembic hex) revision is lost, with a hint naming dbvc stamp and the directive', () => {
@@ -236,6 +236,7 @@ test('locateDatabase: two rows in alembic_version are Alembic branches', () => {
     index: -1,
     isLost: true,
     drifted: [],
+    failures: [],
     problems: [
       {
         code: 'state',
@@ -281,6 +282,7 @@ test('locateDatabase: the alembic-revision directive makes an Alembic hex id kno
     isLost: false,
     problems: [],
     drifted: [],
+    failures: [],
   });
 });
 
@@ -295,7 +297,7 @@ test('planUpgrade: from base to head, each step chained from the previous one', 
     to: '0004',
     fromIndex: -1,
     toIndex: 3,
-    steps: ms.map((m, i) => ({ direction: 'up', migration: m, from: i === 0 ? null : ms[i - 1].version, to: m.version, sql: m.up.text, file: m.up.path })),
+    steps: ms.map((m, i) => ({ direction: 'up', migration: m, from: i === 0 ? null : ms[i - 1].version, to: m.version, sql: m.up.text, file: m.up.path, noTransaction: false, skip: 0 })),
   });
 });
 
@@ -354,6 +356,8 @@ test('planDowngrade: from head to base, steps chained downwards with the down fi
       to: i === 0 ? null : ms[i - 1].version,
       sql: ms[i].down!.text,
       file: ms[i].down!.path,
+      noTransaction: false,
+      skip: 0,
     })),
   });
 });

@@ -39,7 +39,7 @@ async function assertSame(online: TestDatabase, offline: TestDatabase): Promise<
   assert.equal(await snapshotLedger(offline.db), await snapshotLedger(online.db), 'alembic_version or history differ');
 }
 
-for (const set of ['shop', 'rich', 'unterminated']) {
+for (const set of ['shop', 'rich', 'unterminated', 'notx']) {
   test(`${set}: the offline script base:head leaves the database exactly as the online upgrade`, async ({ online, offline }) => {
     const dir = fixture(set);
     await api.upgrade(configFor(online.url, dir), undefined, report());

@@ -125,8 +125,10 @@ test('a runtime error without a position names the line of the statement', async
 test('SQLSTATE, detail and hint of a failure are all shown', async ({ t }) => {
   const config = configFor(t.url, fixture('detailed'));
   const duplicate = await rejection(api.upgrade(config, undefined, { report: capture() }));
-  assert.is(duplicate.message, 'test/fixtures/detailed/0002_duplicate.up.sql: duplicate key value violates unique constraint "product_pkey"');
-  assert.equal(duplicate.lines, ['SQLSTATE 23505', 'detail: Key (id)=(1) already exists.']);
+  assert.is(duplicate.message, 'test/fixtures/detailed/0002_duplicate.up.sql:2: duplicate key value violates unique constraint "product_pkey"');
+  assert.equal(duplicate.lines, ["2 | INSERT INTO product (id, name, price) VALUES (1, 'again', 2);", 'SQLSTATE 23505', 'detail: Key (id)=(1) already exists.']);
+  const [{ count }] = await t.db`select count(*)::int from product`;
+  assert.is(count, 0, 'the replay that found the statement was rolled back');
   await api.stamp(config, '0002', false, { report: capture() }); // mark 0002 applied without running it
   const hinted = await rejection(api.upgrade(config, '0003', { report: capture() }));
   assert.is(hinted.message, 'test/fixtures/detailed/0003_hinted.up.sql:1: prices must be reviewed');
