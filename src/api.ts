@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { importAlembic } from './alembic.js';
 import type { Config } from './config.js';
 import { openConnection, type Connection } from './connect.js';
 import { DbvcError } from './core/errors.js';
-import { labelAt, listProblems, locateDatabase, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
+import { listProblems, storedId, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
 import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
-import { listMigrationNames, loadMigrations, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
+import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
 import { runPlan } from './runner.js';
 import { acquireLock, ensureTables, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
 
@@ -65,6 +66,7 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     const state = await readState(db, config.schema);
     const position = locateDatabase(migrations, state, config.migrationsLabel);
     if (position.isLost) refuseProblems(position.problems);
+    await adoptUnrecorded(db, config, migrations, position, state, options.report);
     const targetIndex = resolveRevision(target, migrations, position.index);
     let plan = direction === 'up'
       ? planUpgrade(migrations, position, targetIndex)
@@ -89,6 +91,32 @@ function refuseProblems(problems: DbvcError[]): void {
       hint: 'run dbvc status for the full picture; nothing was run',
     });
   }
+}
+
+/**
+ * A database Alembic (or anything else) moved has applied migrations without history rows: record an 'adopted'
+ * row for each, with the files' checksums and SQL as they are now, so drift checks and downgrades start here.
+ * Runs once; says so once. Never re-runs anything.
+ */
+async function adoptUnrecorded(db: Db, config: Config, migrations: Migration[], position: Position, state: DatabaseState & { hasTables: boolean }, report: Reporter): Promise<void> {
+  const applied = migrations.slice(0, position.index + 1);
+  const unrecorded = applied.filter((m) => !state.recorded.has(m.version));
+  if (unrecorded.length === 0) return;
+  if (!state.hasTables) await ensureTables(db, config.schema);
+  const context = runContext(config);
+  await db.begin(async (tx) => {
+    for (const m of unrecorded) {
+      const index = migrations.indexOf(m);
+      const entry = { ...baseEntry(context, 'adopted', m), fromVersion: labelOrNull(migrations, index - 1), toVersion: storedId(m) };
+      await recordEvent(tx, config.schema, entry);
+    }
+  });
+  for (const m of unrecorded) {
+    state.recorded.set(m.version, { version: m.version, event: 'adopted', upChecksum: m.up.checksum, downChecksum: m.down?.checksum ?? null, downSql: m.down?.text ?? null });
+  }
+  state.hasTables = true;
+  const last = unrecorded[unrecorded.length - 1];
+  report.info(`adopted ${unrecorded.length} migration${unrecorded.length === 1 ? '' : 's'} up to ${last.stem} that were applied without dbvc history (nothing was run); drift checks start from the files as they are now`);
 }
 
 /** The failure --resume / --restart resolves: the one recorded for the plan's first step. */
@@ -209,7 +237,7 @@ export async function stamp(config: Config, target: string, purge: boolean, opti
     if (position.isLost && !purge) throw position.problems[0];
     const startIndex = purge ? -1 : position.index;
     const targetIndex = resolveRevision(target, migrations, startIndex);
-    const to = targetIndex < 0 ? null : migrations[targetIndex].version;
+    const to = targetIndex < 0 ? null : storedId(migrations[targetIndex]);
     await ensureTables(db, config.schema);
     const context = runContext(config);
     await db.begin(async (tx) => {
@@ -274,6 +302,19 @@ export async function revision(config: Config, name: string): Promise<{ up: stri
   return { up: `${config.migrationsLabel}/${stem}.up.sql`, down: `${config.migrationsLabel}/${stem}.down.sql` };
 }
 
+/**
+ * dbvc import-alembic: reads the scripts `alembic upgrade base:head --sql` and `alembic downgrade head:base --sql`
+ * printed (file paths, or - for standard input) and writes one SQL pair per Alembic revision, all or none.
+ */
+export async function importAlembicScripts(config: Config, upgradePath: string, downgradePath: string | undefined): Promise<{ written: string[]; warnings: string[] }> {
+  if (upgradePath === '-' && downgradePath === '-') {
+    throw new DbvcError('usage', 'only one of the two scripts can come from standard input', { hint: 'save the other to a file first' });
+  }
+  const upgradeScript = await readInput(upgradePath, config.root);
+  const downgradeScript = downgradePath === undefined ? undefined : await readInput(downgradePath, config.root);
+  return importAlembic(config, { upgradeScript, downgradeScript });
+}
+
 function runContext(config: Config) {
   return {
     schema: config.schema, runId: randomUUID(), clientHost: hostname(), dbvcVersion: VERSION,
@@ -290,7 +331,7 @@ function baseEntry(context: ReturnType<typeof runContext>, event: HistoryEntry['
 }
 
 function labelOrNull(migrations: Migration[], index: number): string | null {
-  return index < 0 ? null : labelAt(migrations, index);
+  return index < 0 ? null : storedId(migrations[index]);
 }
 
 async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection) => Promise<T>): Promise<T> {

@@ -122,6 +122,17 @@ prog.command('revision <name>')
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
 
+prog.command('import-alembic <upgrade> [downgrade]')
+  .describe('Turn an Alembic history into SQL pairs: give the scripts that `alembic upgrade base:head --sql` and `alembic downgrade head:base --sql` print (files, or - for standard input). Redirect them with 2>&1 to name the files after the revision messages')
+  .example('import-alembic up.sql down.sql --db aiven')
+  .example('import-alembic - --dir sql/neon')
+  .action(command(async (log, o, _signal, upgradePath, downgradePath) => {
+    const result = await api.importAlembicScripts(configure(log, o, false), upgradePath, downgradePath);
+    for (const path of result.written) log.result(`wrote ${path}`);
+    for (const warning of result.warnings) log.info(`warning: ${warning}`);
+    log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
+  }));
+
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
   if (o.sql) return renderScript(log, o, direction, rev);
   if (o.out !== undefined) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to render a script instead of running the migrations' });

@@ -1,6 +1,6 @@
 // Reads a migrations folder from disk into checked Migration values; writes new revision files.
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { discoverMigrations, type DirEntry } from './core/discover.js';
 import { DbvcError } from './core/errors.js';
 import { parseFile, type SqlFile } from './core/parse.js';
@@ -110,5 +110,19 @@ export async function writeFolderAtomically(dir: string, files: { name: string; 
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** The text of a file, or of standard input for "-"; a missing file is a 'usage' DbvcError naming it. */
+export async function readInput(path: string, root: string): Promise<string> {
+  if (path === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  try {
+    return await readFile(resolve(root, path), 'utf8');
+  } catch (error) {
+    throw new DbvcError('usage', `${path} cannot be read (${(error as NodeJS.ErrnoException).code})`, { hint: 'give the file that alembic ... --sql wrote, or - for standard input' });
   }
 }

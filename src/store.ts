@@ -73,13 +73,13 @@ export async function readState(db: Queryable, schema: string): Promise<Database
 async function readFailures(db: Queryable, schema: string): Promise<Failure[]> {
   const rows = await db`
     select distinct on (f.version_num) f.version_num, f.from_version, f.to_version, f.failed_statement,
-           coalesce(f.up_sql, f.down_sql) as sql, f.note, f.applied_at
+           coalesce(f.up_sql, f.down_sql) as sql, f.up_sql is not null as is_up, f.note, f.applied_at
     from ${db(schema)}.dbvc_history f
     where f.event = 'failed' and f.failed_statement > 1
       and not exists (select 1 from ${db(schema)}.dbvc_history r where r.version_num = f.version_num and r.id > f.id)
     order by f.version_num, f.id desc`;
   return rows.map((r) => ({
-    version: r.version_num, fromVersion: r.from_version, toVersion: r.to_version, failedStatement: r.failed_statement,
+    version: r.version_num, direction: r.is_up ? 'up' : 'down', fromVersion: r.from_version, toVersion: r.to_version, failedStatement: r.failed_statement,
     sql: r.sql, note: r.note, at: r.applied_at,
   }));
 }

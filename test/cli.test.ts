@@ -228,6 +228,33 @@ cli('--sql --out writes a file, or one file per migration into DIR/', async () =
   assert.equal((await readdir(join(dir, 'down'))).sort(), ['001_downgrade_0004_order_totals.sql', '002_downgrade_0003_index_orders.sql']);
 });
 
+cli('import-alembic writes one pair per Alembic revision (exit 0) and refuses to write over them (exit 2)', async () => {
+  const dir = await tempDir();
+  const up = [
+    'BEGIN;', '',
+    'CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);', '',
+    '-- Running upgrade  -> 6173b7ed3174', '', 'CREATE TABLE product (id int);', '',
+    "INSERT INTO alembic_version (version_num) VALUES ('6173b7ed3174') RETURNING alembic_version.version_num;", '',
+    'COMMIT;', '',
+  ].join('\n');
+  const down = [
+    'BEGIN;', '', '-- Running downgrade 6173b7ed3174 -> ', '', 'DROP TABLE product;', '',
+    "DELETE FROM alembic_version WHERE alembic_version.version_num = '6173b7ed3174';", '', 'DROP TABLE alembic_version;', '', 'COMMIT;', '',
+  ].join('\n');
+  await writeFile(join(dir, 'up.sql'), up);
+  await writeFile(join(dir, 'down.sql'), down);
+  const first = await run(['import-alembic', 'up.sql', 'down.sql', '--dir', 'sql'], { cwd: dir });
+  assert.is(first.code, 0, first.stderr);
+  assert.equal(lines(first.stdout), ['wrote sql/0001_alembic_6173b7ed3174.up.sql', 'wrote sql/0001_alembic_6173b7ed3174.down.sql']);
+  const upFile = await readFile(join(dir, 'sql/0001_alembic_6173b7ed3174.up.sql'), 'utf8');
+  assert.match(upFile, /^-- dbvc:alembic-revision 6173b7ed3174$/m);
+  assert.ok(upFile.endsWith('CREATE TABLE product (id int);\n'), upFile);
+  const again = await run(['import-alembic', 'up.sql', 'down.sql', '--dir', 'sql'], { cwd: dir });
+  assert.is(again.code, 2);
+  assert.match(again.stderr, /^error /m);
+  assert.equal((await readdir(join(dir, 'sql'))).length, 2);
+});
+
 cli.run();
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ export interface Recorded {
 /** A no-transaction migration that stopped part-way and nothing has resolved since. */
 export interface Failure {
   version: string;
+  direction: 'up' | 'down';
   fromVersion: string | null;
   toVersion: string | null;
   failedStatement: number; // 1-based; the statements before it ran
@@ -122,7 +123,7 @@ export function resumeStep(step: Step, failure: Failure, split: (sql: string) =>
 /** What ran, what did not, and the three ways out; nobody has to edit dbvc's tables by hand. */
 export function failureProblem(failure: Failure, migrations: Migration[]): DbvcError {
   const migration = migrations.find((m) => m.version === failure.version);
-  const isUp = failure.toVersion === failure.version;
+  const isUp = failure.direction === 'up';
   const file = migration ? (isUp ? migration.up.path : migration.up.path.replace(/\.up\.sql$/, '.down.sql')) : `migration ${failure.version}`;
   const ran = failure.failedStatement === 2 ? 'statement 1 ran' : `statements 1-${failure.failedStatement - 1} ran`;
   const command = isUp ? 'upgrade' : 'downgrade';
@@ -221,8 +222,9 @@ export function planUpgrade(migrations: Migration[], position: Position, targetI
   let from = position.current;
   for (let i = position.index + 1; i <= targetIndex; i++) {
     const migration = migrations[i];
-    steps.push({ direction: 'up', migration, from, to: migration.version, sql: migration.up.text, file: migration.up.path, noTransaction: migration.up.noTransaction, skip: 0 });
-    from = migration.version;
+    const to = storedId(migration);
+    steps.push({ direction: 'up', migration, from, to, sql: migration.up.text, file: migration.up.path, noTransaction: migration.up.noTransaction, skip: 0 });
+    from = to;
   }
   return { direction: 'up', from: position.current, to: labelOrNull(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
 }
@@ -262,8 +264,17 @@ function downSource(migration: Migration, recorded: Recorded | undefined): { sql
   return undefined;
 }
 
+/** What alembic_version holds once `index` is applied (null at base). */
 function labelOrNull(migrations: Migration[], index: number): string | null {
-  return index < 0 ? null : migrations[index].version;
+  return index < 0 ? null : storedId(migrations[index]);
+}
+
+/**
+ * The id written to alembic_version for a migration: the Alembic revision it replaces when it says so
+ * (-- dbvc:alembic-revision), so Alembic itself can still read the database; otherwise its version.
+ */
+export function storedId(migration: Migration): string {
+  return migration.up.alembicRevision ?? migration.version;
 }
 
 function describeAbove(migrations: Migration[], index: number): string {

@@ -2,7 +2,7 @@
 import { ledgerDdl, quoteIdent, recordStep, type StepRecord } from './ledger.js';
 import { scanSql } from './lexer.js';
 import { DbvcError } from './errors.js';
-import { labelAt, resolveRevision, type Migration, type Plan, type Position, type Step } from './plan.js';
+import { labelAt, resolveRevision, storedId, type Migration, type Plan, type Position, type Step } from './plan.js';
 
 export interface RenderOptions {
   target: string; // the --db name
@@ -49,7 +49,7 @@ export function resolveRange(spec: string | undefined, migrations: Migration[], 
 
 /** Where an offline script assumes the database starts. */
 export function offlinePosition(migrations: Migration[], fromIndex: number): Position {
-  return { current: fromIndex < 0 ? null : migrations[fromIndex].version, index: fromIndex, isLost: false, problems: [], drifted: [], failures: [] };
+  return { current: fromIndex < 0 ? null : storedId(migrations[fromIndex]), index: fromIndex, isLost: false, problems: [], drifted: [], failures: [] };
 }
 
 /** The whole plan as one script. */

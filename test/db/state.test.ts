@@ -95,6 +95,25 @@ test('an unknown revision (an Alembic hex id) is a clear error that says how to 
   assert.equal({ current: after.current, pending: after.pending.map((p) => p.version), problems: after.problems }, { current: '0002', pending: ['0003', '0004'], problems: [] });
 });
 
+test('a database stamped without dbvc history (as Alembic leaves it) is adopted once: recorded, not re-run', async ({ t }) => {
+  const config = configFor(t.url, fixture('shop'));
+  await t.db`CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))`;
+  await t.db`insert into alembic_version values ('0001')`;
+  await t.db.unsafe('CREATE TABLE product (id int primary key, name text, price numeric)');
+  const captured = capture();
+  const moved = await api.upgrade(config, '0002', { report: captured });
+  assert.equal(moved.steps.map((s) => s.version), ['0002'], '0001 was not re-run');
+  assert.ok(captured.lines.some((l) => l.startsWith('adopted 1 migration up to 0001_create_product that were applied without dbvc history (nothing was run)')), captured.lines.join('\n'));
+  const rows = await t.db`select event, version_num, from_version, to_version, up_checksum is not null as has_checksum from dbvc_history order by id`;
+  assert.equal(rows.map((r) => [r.event, r.version_num, r.from_version, r.to_version, r.has_checksum]), [['adopted', '0001', null, '0001', true], ['up', '0002', '0001', '0002', true]]);
+  const again = capture();
+  await api.upgrade(config, undefined, { report: again });
+  assert.not.ok(again.lines.some((l) => l.startsWith('adopted')), 'adopted only once');
+  await api.downgrade(config, 'base', report());
+  const [{ product }] = await t.db`select to_regclass('product') as product`;
+  assert.is(product, null, 'the adopted migration goes down with its down file');
+});
+
 test('two rows in alembic_version (Alembic branches) are a clear error', async ({ t }) => {
   const config = configFor(t.url, fixture('shop'));
   await t.db`CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))`;

@@ -6,7 +6,7 @@ import { ROOT } from './db.js';
 
 /** Tables, columns, types, defaults, constraints, indexes, sequences, views, functions, triggers, enums. */
 export async function snapshotSchema(db: Db, schema = 'public'): Promise<Record<string, unknown[]>> {
-  const rows = async (query: Promise<unknown[]>) => (await query).map((r) => ({ ...(r as object) }));
+  const rows = async (query: PromiseLike<readonly unknown[]>) => (await query).map((r) => ({ ...(r as object) }));
   return {
     columns: await rows(db`
       select table_name, column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length,
