@@ -58,8 +58,9 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     onnotice: (notice: postgres.Notice) => hooks.onNotice(formatNotice(notice)),
   };
   const db = postgres(withSocket(options, () => session.open())) as unknown as Db;
+  explainLostTransactions(db, session);
   const close = async () => {
-    await db.end({ timeout: session.isLost ? 0 : 5 }).catch(() => undefined); // a lost session's queries never settle
+    await db.end({ timeout: session.lostError ? 0 : 5 }).catch(() => undefined); // a lost session's queries never settle
     await stopEmbedded();
   };
   const deadline = setTimeout(() => session.abort(timeoutError(address)), address.connectTimeout * 1000);
@@ -81,6 +82,19 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     throw error instanceof DbvcError ? error : explainConnectError(error, address);
   }
   return { db, server: address.display, close };
+}
+
+/**
+ * A transaction whose session broke while a parameterised query was queued is rejected by postgres.js with a bare
+ * CONNECTION_CLOSED; the session's own error says what happened and what to do.
+ */
+function explainLostTransactions(db: Db, session: Session): void {
+  const begin = db.begin.bind(db) as (...args: unknown[]) => Promise<unknown>;
+  Object.assign(db, {
+    begin: (...args: unknown[]) => begin(...args).catch((error: unknown) => {
+      throw session.lostError ?? error;
+    }),
+  });
 }
 
 async function probeBackendPid(options: Options, address: ServerAddress): Promise<number> {
@@ -111,8 +125,9 @@ class Session {
   isEstablished = false;
   private lost: DbvcError | undefined;
 
-  get isLost(): boolean {
-    return this.lost !== undefined;
+  /** Set once an established session broke: the error every query since then has failed with. */
+  get lostError(): DbvcError | undefined {
+    return this.lost;
   }
 
   private hasOpened = false;
@@ -168,7 +183,10 @@ class Session {
     const emit = socket.emit.bind(socket) as (event: string, ...args: unknown[]) => boolean;
     const end = socket.end.bind(socket) as (...args: unknown[]) => Socket;
     const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-    socket.end = ((...args: unknown[]) => { isClosingByUs = true; return end(...args); }) as Socket['end'];
+    socket.end = ((...args: unknown[]) => {
+      isClosingByUs ||= !this.lost; // Node itself ends the socket after the server's FIN
+      return end(...args);
+    }) as Socket['end'];
     socket.write = ((...args: unknown[]) => {
       if (!this.lost) return write(...args);
       const lost = this.lost;
@@ -180,7 +198,7 @@ class Session {
       if (!this.isEstablished || isClosingByUs) return emit(event, ...args);
       if (event === 'end' || event === 'error') {
         if (!this.lost) {
-          this.lost = lostError(this.address, args[0] as NodeJS.ErrnoException | undefined, lastData);
+          this.lost = sessionLost(this.address, args[0] as NodeJS.ErrnoException | undefined, lastData);
           emit('error', this.lost);
         }
         return true;
@@ -288,7 +306,7 @@ function fatalMessage(data: Buffer | undefined): string | undefined {
   return found;
 }
 
-function lostError(address: ServerAddress, error: NodeJS.ErrnoException | undefined, lastData: Buffer | undefined): DbvcError {
+function sessionLost(address: ServerAddress, error: NodeJS.ErrnoException | undefined, lastData: Buffer | undefined): DbvcError {
   const reason = fatalMessage(lastData) ?? (error?.code ? `the connection broke (${error.code})` : 'the server closed the connection');
   return new DbvcError('connect', `lost the connection to ${where(address)}: ${reason}`, {
     hint: 'a migration is committed together with its bookkeeping or not at all; dbvc never reconnects mid-run (its lock belonged to that session), so run dbvc status once the server is back, then run the command again',

@@ -21,8 +21,9 @@ export async function loadMigrations(dir: string, label: string): Promise<Migrat
   }
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) {
+    problems.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
     throw new DbvcError('file', `${problems.length} problems with the migration files in ${label}`, {
-      lines: problems.map((p) => p.message + (p.hint ? ` (${p.hint})` : '')),
+      lines: problems.flatMap((p) => [p.message, ...(p.hint ? [`  fix: ${p.hint}`] : [])]),
       hint: 'fix them; nothing was run',
     });
   }

@@ -51,7 +51,7 @@ function explainStatement(statement: Statement, noTransaction: boolean): { what:
   const words = statement.words;
   const head = words.slice(0, 3).join(' ');
   if (statement.hasStdio) {
-    return { what: `holds ${head} ... STDIN/STDOUT, which needs psql to stream the data`, hint: 'use INSERT statements, or COPY from a file on the database server' };
+    return { what: 'holds COPY ... STDIN (or STDOUT), which needs psql to stream the data', hint: 'use INSERT statements, or COPY from a file on the database server' };
   }
   if (isTransactionControl(words)) {
     return { what: `holds ${head}: dbvc runs each file in its own transaction, and this would end or nest it`, hint: 'remove it; for statements that cannot run in a transaction use -- dbvc:no-transaction in their own file' };

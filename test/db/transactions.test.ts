@@ -54,11 +54,16 @@ test('statements that refuse transactions, transaction control and COPY FROM STD
   const error = await rejection(api.upgrade(configFor(t.url, dir), undefined, report()));
   assert.is(error.code, 'file');
   const label = configFor(t.url, dir).migrationsLabel;
+  const fixTx = '  fix: remove it; for statements that cannot run in a transaction use -- dbvc:no-transaction in their own file';
   assert.equal(error.lines, [
-    `${label}/0002_index.up.sql:3 holds CREATE INDEX CONCURRENTLY, which cannot run inside a transaction block (add "-- dbvc:no-transaction" to the leading comments of this file (it then runs statement by statement); keep such statements in a file of their own)`,
-    `${label}/0003_begin.up.sql:1 holds BEGIN: dbvc runs each file in its own transaction, and this would end or nest it (remove it; for statements that cannot run in a transaction use -- dbvc:no-transaction in their own file)`,
-    `${label}/0003_begin.up.sql:3 holds COMMIT: dbvc runs each file in its own transaction, and this would end or nest it (remove it; for statements that cannot run in a transaction use -- dbvc:no-transaction in their own file)`,
-    `${label}/0004_copy.up.sql:2 holds COPY Z FROM ... STDIN/STDOUT, which needs psql to stream the data (use INSERT statements, or COPY from a file on the database server)`,
+    `${label}/0002_index.up.sql:3 holds CREATE INDEX CONCURRENTLY, which cannot run inside a transaction block`,
+    '  fix: add "-- dbvc:no-transaction" to the leading comments of this file (it then runs statement by statement); keep such statements in a file of their own',
+    `${label}/0003_begin.up.sql:1 holds BEGIN: dbvc runs each file in its own transaction, and this would end or nest it`,
+    fixTx,
+    `${label}/0003_begin.up.sql:3 holds COMMIT: dbvc runs each file in its own transaction, and this would end or nest it`,
+    fixTx,
+    `${label}/0004_copy.up.sql:2 holds COPY ... STDIN (or STDOUT), which needs psql to stream the data`,
+    '  fix: use INSERT statements, or COPY from a file on the database server',
   ]);
   const tables = await t.db`select 1 from pg_tables where schemaname = 'public'`;
   assert.is(tables.length, 0, 'nothing ran');
