@@ -1,12 +1,11 @@
 // The commands as typed functions that return data; they never print or exit (the CLI does that).
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { importAlembic } from './alembic.js';
 import type { Config } from './config.js';
-import { openConnection, type Connection } from './connect.js';
+import type { Connection } from './connect.js';
+import { VERSION } from './version.js';
 import { DbvcError } from './core/errors.js';
 import { listProblems, storedId, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
 import { scanSql } from './core/lexer.js';
@@ -18,7 +17,7 @@ import { acquireLock, ensureTables, readHistory, readState, recordEvent, release
 export { resolveConfig } from './config.js';
 export { DbvcError, EXIT_CODES } from './core/errors.js';
 
-export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+export { VERSION } from './version.js';
 
 export interface Reporter {
   info(line: string): void;
@@ -312,6 +311,7 @@ export async function importAlembicScripts(config: Config, upgradePath: string, 
   }
   const upgradeScript = await readInput(upgradePath, config.root);
   const downgradeScript = downgradePath === undefined ? undefined : await readInput(downgradePath, config.root);
+  const { importAlembic } = await import('./alembic.js');
   return importAlembic(config, { upgradeScript, downgradeScript });
 }
 
@@ -335,6 +335,7 @@ function labelOrNull(migrations: Migration[], index: number): string | null {
 }
 
 async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection) => Promise<T>): Promise<T> {
+  const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
   const connection = await openConnection(config, { onNotice: options.report.notice, onInfo: options.report.info }, application);
   options.report.info(`target ${config.db}: ${connection.server} (URL from ${config.urlSource}), schema ${config.schema}`);
   try {

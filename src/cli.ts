@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // sade wiring: argv -> Config -> api -> log. The only module that exits the process.
 import sade from 'sade';
-import * as api from './api.js';
-import { resolveConfig, type Config, type Flags } from './config.js';
+import type * as Api from './api.js';
+import type { Config, Flags } from './config.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
 import { createLog, formatMs, type Log } from './log.js';
+import { VERSION } from './version.js';
+
+// The api (and with it postgres.js) loads only when a command runs, so --help and --version start fast.
+const loadApi = () => import('./api.js');
 
 interface Options extends Flags {
   json?: boolean;
@@ -24,7 +28,7 @@ interface Options extends Flags {
 
 type Action = (log: Log, options: Options, signal: AbortSignal, ...args: string[]) => Promise<number | void>;
 
-const prog = sade('dbvc').version(api.VERSION)
+const prog = sade('dbvc').version(VERSION)
   .option('--db', 'Target: migrations in sql/<db>/, settings in envs/<db>.env (default local)')
   .option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
   .option('--dir', 'Migrations folder (default sql/<db>)')
@@ -61,7 +65,8 @@ prog.command('current')
   .option('--json', 'Print JSON')
   .example('current --db neon')
   .action(command(async (log, o, signal) => {
-    const config = configure(log, o);
+    const api = await loadApi();
+    const config = await configure(log, o);
     const result = await api.current(config, { report: log, signal });
     if (o.json) return log.json(result);
     log.result(result.current === null ? 'base' : `${result.current}${result.isHead ? ' (head)' : ''}`);
@@ -73,7 +78,8 @@ prog.command('status')
   .option('--exit-code', `Exit ${EXIT_CODES.check} when anything is pending or wrong (a CI gate)`)
   .example('status').example('status --exit-code --db aiven')
   .action(command(async (log, o, signal) => {
-    const report = await api.status(configure(log, o), { report: log, signal });
+    const api = await loadApi();
+    const report = await api.status(await configure(log, o), { report: log, signal });
     if (o.json) log.json(report);
     else printStatus(log, report);
     const isClean = report.pending.length === 0 && report.problems.length === 0;
@@ -85,7 +91,8 @@ prog.command('history')
   .option('--json', 'Print JSON')
   .example('history --db aiven')
   .action(command(async (log, o, signal) => {
-    const rows = await api.history(configure(log, o), { report: log, signal });
+    const api = await loadApi();
+    const rows = await api.history(await configure(log, o), { report: log, signal });
     if (o.json) return log.json(rows);
     if (rows.length === 0) return log.result('no history yet');
     for (const r of rows) {
@@ -101,7 +108,8 @@ prog.command('stamp <revision>')
   .option('--purge', 'Empty alembic_version first (unknown Alembic revision or branches)')
   .example('stamp 0003 --db aiven').example('stamp 0001 --purge')
   .action(command(async (log, o, signal, rev) => {
-    const result = await api.stamp(configure(log, o), rev, Boolean(o.purge), { report: log, signal });
+    const api = await loadApi();
+    const result = await api.stamp(await configure(log, o), rev, Boolean(o.purge), { report: log, signal });
     log.result(`stamped: ${result.from ?? 'base'} -> ${result.to ?? 'base'} (no migration was run)`);
   }));
 
@@ -109,7 +117,8 @@ prog.command('repair')
   .describe('Accept the current text of applied files that changed, after review; records who accepted it')
   .example('repair --db aiven')
   .action(command(async (log, o, signal) => {
-    const { repaired } = await api.repair(configure(log, o), { report: log, signal });
+    const api = await loadApi();
+    const { repaired } = await api.repair(await configure(log, o), { report: log, signal });
     if (repaired.length === 0) return log.result('nothing to repair: every applied file matches its recorded checksum');
     for (const r of repaired) log.result(`accepted ${r.file}\n  was ${r.was}\n  now ${r.now}`);
   }));
@@ -118,7 +127,8 @@ prog.command('revision <name>')
   .describe('Write the next NNNN_name.up.sql / .down.sql pair')
   .example('revision "add orders" --db aiven')
   .action(command(async (log, o, _signal, name) => {
-    const files = await api.revision(configure(log, o, false), name);
+    const api = await loadApi();
+    const files = await api.revision(await configure(log, o, false), name);
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
 
@@ -127,7 +137,8 @@ prog.command('import-alembic <upgrade> [downgrade]')
   .example('import-alembic up.sql down.sql --db aiven')
   .example('import-alembic - --dir sql/neon')
   .action(command(async (log, o, _signal, upgradePath, downgradePath) => {
-    const result = await api.importAlembicScripts(configure(log, o, false), upgradePath, downgradePath);
+    const api = await loadApi();
+    const result = await api.importAlembicScripts(await configure(log, o, false), upgradePath, downgradePath);
     for (const path of result.written) log.result(`wrote ${path}`);
     for (const warning of result.warnings) log.info(`warning: ${warning}`);
     log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
@@ -137,7 +148,8 @@ async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' |
   if (o.sql) return renderScript(log, o, direction, rev);
   if (o.out !== undefined) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to render a script instead of running the migrations' });
   if (o.resume && o.restart) throw new DbvcError('usage', '--resume and --restart exclude each other', { hint: 'pick one; dbvc status explains both' });
-  const config = configure(log, o);
+  const config = await configure(log, o);
+  const api = await loadApi();
   const options = { report: log, signal, singleTransaction: Boolean(o['single-transaction']), resume: Boolean(o.resume), restart: Boolean(o.restart) };
   const run = direction === 'up' ? api.upgrade(config, rev, options) : api.downgrade(config, rev!, options);
   const result = await run;
@@ -148,14 +160,15 @@ async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' |
 
 async function renderScript(log: Log, o: Options, direction: 'up' | 'down', range: string | undefined) {
   if (o.out === '' || o.out === true as unknown) throw new DbvcError('usage', '--out needs a FILE or a DIR/', { hint: 'for example --out review.sql or --out review/' });
-  const config = configure(log, o, false);
+  const api = await loadApi();
+  const config = await configure(log, o, false);
   const script = await api.renderOffline(config, direction, range);
   if (o.out === undefined) return log.raw(script.files.map((f) => f.text).join('\n'));
   const written = await api.saveOffline(script, String(o.out), config.root);
   log.info(`wrote ${written.length === 1 ? written[0] : `${written.length} files into ${String(o.out)}`}: ${script.from ?? 'base'} -> ${script.to ?? 'base'}, ${script.steps} migration${script.steps === 1 ? '' : 's'}`);
 }
 
-function printStatus(log: Log, report: api.StatusReport): void {
+function printStatus(log: Log, report: Api.StatusReport): void {
   const c = log.colors;
   log.result(`current: ${report.current ?? 'base'}${report.currentStem && report.currentStem !== report.current ? ` (${report.currentStem})` : ''}`);
   log.result(`head:    ${report.head ?? 'none (no migrations)'}`);
@@ -168,7 +181,8 @@ function printStatus(log: Log, report: api.StatusReport): void {
   }
 }
 
-function configure(log: Log, o: Options, needsServer = true): Config {
+async function configure(log: Log, o: Options, needsServer = true): Promise<Config> {
+  const { resolveConfig } = await import('./config.js');
   const flags = {
     db: o.db, url: o.url, dir: o.dir, schema: o.schema, lockTimeout: o['lock-timeout'],
     ddlLockTimeout: o['ddl-lock-timeout'], ddlLockRetries: o['ddl-lock-retries'] === undefined ? undefined : String(o['ddl-lock-retries']),

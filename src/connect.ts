@@ -307,7 +307,9 @@ function fatalMessage(data: Buffer | undefined): string | undefined {
 }
 
 function sessionLost(address: ServerAddress, error: NodeJS.ErrnoException | undefined, lastData: Buffer | undefined): DbvcError {
-  const reason = fatalMessage(lastData) ?? (error?.code ? `the connection broke (${error.code})` : 'the server closed the connection');
+  const code = error?.code;
+  const closed = code === undefined || code === 'ECONNRESET' || code === 'EPIPE';
+  const reason = fatalMessage(lastData) ?? (closed ? `the server closed the connection${code ? ` (${code})` : ''}` : `the connection broke (${code})`);
   return new DbvcError('connect', `lost the connection to ${where(address)}: ${reason}`, {
     hint: 'a migration is committed together with its bookkeeping or not at all; dbvc never reconnects mid-run (its lock belonged to that session), so run dbvc status once the server is back, then run the command again',
   });
