@@ -163,7 +163,7 @@ async function renderScript(log: Log, o: Options, direction: 'up' | 'down', rang
   const api = await loadApi();
   const config = await configure(log, o, false);
   const script = await api.renderOffline(config, direction, range);
-  if (o.out === undefined) return log.raw(script.files.map((f) => f.text).join('\n'));
+  if (o.out === undefined) return script.files.forEach((f, i) => log.raw(i === 0 ? f.text : `\n${f.text}`));
   const written = await api.saveOffline(script, String(o.out), config.root);
   log.info(`wrote ${written.length === 1 ? written[0] : `${written.length} files into ${String(o.out)}`}: ${script.from ?? 'base'} -> ${script.to ?? 'base'}, ${script.steps} migration${script.steps === 1 ? '' : 's'}`);
 }

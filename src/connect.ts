@@ -133,6 +133,7 @@ class Session {
   private hasOpened = false;
   private readonly controller = new AbortController();
   private current: Socket | undefined;
+  private firstData: Buffer | undefined;
 
   constructor(private readonly address: ServerAddress) {}
 
@@ -144,6 +145,8 @@ class Session {
 
   async open(): Promise<Socket> {
     if (this.lost) throw this.lost;
+    // postgres.js retries, without end, a connection closed during start-up; libpq gives up, and so do we
+    if (this.hasOpened && !this.isEstablished) throw this.closedDuringStartup();
     const isFirst = !this.hasOpened;
     this.hasOpened = true;
     const signal = isFirst ? this.controller.signal : AbortSignal.timeout(this.address.connectTimeout * 1000);
@@ -156,6 +159,13 @@ class Session {
       this.allowCancelOnly(socket);
     }
     return socket;
+  }
+
+  /** Why the server closed the connection before it was ready, as explainConnectError reads it. */
+  private closedDuringStartup(): Error {
+    const first = this.firstData?.[0];
+    const isPostgres = first === undefined || [0x52, 0x45, 0x76, 0x4e].includes(first); // R(auth) E(rror) v(ersion) N(otice)
+    return Object.assign(new Error('closed during start-up'), { code: isPostgres ? 'CONNECTION_CLOSED' : 'NOT_POSTGRES' });
   }
 
   /** A later socket may carry a CancelRequest (Ctrl-C), never a second session: that one would not hold our lock. */
@@ -194,7 +204,10 @@ class Session {
       return false;
     }) as Socket['write'];
     socket.emit = ((event: string, ...args: unknown[]) => {
-      if (event === 'data') lastData = args[0] as Buffer;
+      if (event === 'data') {
+        lastData = args[0] as Buffer;
+        this.firstData ??= lastData;
+      }
       if (!this.isEstablished || isClosingByUs) return emit(event, ...args);
       if (event === 'end' || event === 'error') {
         if (!this.lost) {

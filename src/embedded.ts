@@ -151,14 +151,23 @@ async function launch(cluster: Cluster, bin: string): Promise<EmbeddedServer> {
   }
   await fs.writeFile(path.join(cluster.dir, 'owner.json'), JSON.stringify({ pid: process.pid }) + '\n');
   const began = Date.now();
-  const child = await spawnServer(cluster, bin, socketDir);
-  const pid = child.pid as number;
-  try {
-    await waitForReady(cluster, pid, () => child.exitCode !== null || child.signalCode !== null);
-  } catch (error) {
-    await stopPostmaster(pid);
-    await removeSocketDir(socketDir);
-    throw error;
+  let pid: number;
+  for (let attempt = 1; ; attempt++) {
+    const child = await spawnServer(cluster, bin, socketDir);
+    pid = child.pid as number;
+    try {
+      await waitForReady(cluster, pid, () => child.exitCode !== null || child.signalCode !== null);
+      break;
+    } catch (error) {
+      await stopPostmaster(pid);
+      // after a crash the old server's backends can hold its shared memory for a moment; they exit on their own
+      if (attempt < 25 && /pre-existing shared memory block/.test((error as Error).message)) {
+        await new Promise((done) => setTimeout(done, 200));
+        continue;
+      }
+      await removeSocketDir(socketDir);
+      throw error;
+    }
   }
   startedHere.add(pid);
   cluster.log(`started embedded PostgreSQL in ${describe(cluster.dir)} (${formatDuration(Date.now() - began)})`);

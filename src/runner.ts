@@ -4,7 +4,7 @@ import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { recordStep } from './core/ledger.js';
 import { scanSql, type Statement } from './core/lexer.js';
 import type { Plan, Step } from './core/plan.js';
-import { findLockHolders, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
+import { checkMoved, findLockHolders, moveAndRecord, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
 export interface RunContext {
   schema: string;
@@ -35,7 +35,7 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
     context.onStepStart?.(step);
     const started = performance.now();
     if (step.noTransaction) await runBare(db, step, context, started);
-    else await withLockRetries(step, context, () => runInTransaction(db, step, context, started)).catch(async (error) => {
+    else await withLockRetries(step, context, () => runInTransaction(db, step, context)).catch(async (error) => {
       throw error instanceof DbvcError ? error : await describeFailure(db, error, step, context);
     });
     done.push(step);
@@ -44,19 +44,31 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
   return done;
 }
 
-async function runInTransaction(db: Db, step: Step, context: RunContext, started: number): Promise<void> {
+/**
+ * BEGIN, the file, and the alembic_version move with its history row go out together (one round trip; PostgreSQL
+ * runs them in order and fails the rest of the transaction after an error); COMMIT follows once the move is checked.
+ */
+async function runInTransaction(db: Db, step: Step, context: RunContext): Promise<void> {
+  const sent: Promise<unknown>[] = [db.unsafe('begin').execute()];
+  if (context.ddlLockTimeoutMs !== undefined) sent.push(setLockTimeout(db, context.ddlLockTimeoutMs, true));
+  const body = db.unsafe(step.sql);
+  const cancel = () => body.cancel();
+  context.signal?.addEventListener('abort', cancel, { once: true });
   try {
-    await db.begin(async (tx) => {
-      if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
-      await runCancellable(tx, step.sql, context.signal);
-      await writeVersion(tx, context.schema, step.from, step.to);
-      await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
-      if (context.signal?.aborted) throw new Error('interrupted');
-    });
+    if (context.signal?.aborted) throw new Error('interrupted');
+    sent.push(body.execute());
+    const move = moveAndRecord(db, context.schema, step.from, step.to, historyEntry(step, context, null)).execute();
+    const [moved] = await Promise.all([move, ...sent]);
+    checkMoved(moved.count, step.from, step.to);
+    if (context.signal?.aborted) throw new Error('interrupted');
+    await db.unsafe('commit');
   } catch (error) {
+    await db.unsafe('rollback').catch(() => undefined);
     if (context.signal?.aborted) throw interrupted(`while running ${step.file}; it was rolled back`, step.from);
     if (isLockTimeout(error)) throw error; // withLockRetries decides
     throw await describeFailure(db, error, step, context);
+  } finally {
+    context.signal?.removeEventListener('abort', cancel);
   }
 }
 

@@ -114,6 +114,38 @@ export async function recordEvent(tx: Queryable, schema: string, entry: HistoryE
        ${entry.durationMs}, ${entry.dbvcVersion}, ${entry.failedStatement ?? null}, ${entry.note})`;
 }
 
+/**
+ * One statement that moves alembic_version (INSERT from base, UPDATE from a revision, DELETE to base) and appends
+ * the history row, which is inserted only when the move touched its one row; its duration is the time since the
+ * transaction began. Not awaited here, so a caller can pipeline it behind the migration's own SQL: the result's
+ * count is 1 when alembic_version held `from` (check it with checkMoved before COMMIT).
+ */
+export function moveAndRecord(db: Queryable, schema: string, from: string | null, to: string | null, entry: HistoryEntry) {
+  const table = db`${db(schema)}.alembic_version`;
+  const moved = from === null
+    ? db`insert into ${table} (version_num) values (${to}) returning 1`
+    : to === null
+      ? db`delete from ${table} where version_num = ${from} returning 1`
+      : db`update ${table} set version_num = ${to} where version_num = ${from} returning 1`;
+  return db`
+    with moved as (${moved})
+    insert into ${db(schema)}.dbvc_history
+      (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
+       up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)
+    select ${entry.runId}, ${entry.event}, ${entry.version}, ${entry.name}, ${entry.fromVersion}, ${entry.toVersion},
+       ${entry.upChecksum}, ${entry.downChecksum}, ${entry.upSql}, ${entry.downSql}, ${entry.clientHost},
+       (extract(epoch from clock_timestamp() - now()) * 1000)::integer, ${entry.dbvcVersion}, ${entry.failedStatement ?? null}, ${entry.note}
+    from moved`;
+}
+
+/** Throws the 'state' DbvcError writeVersion throws when moveAndRecord found alembic_version elsewhere. */
+export function checkMoved(count: number, from: string | null, to: string | null): void {
+  if (count === 1 || from === to) return;
+  throw new DbvcError('state', `alembic_version did not hold ${from ?? 'base'} when moving it to ${to ?? 'base'}: something else changed it`, {
+    hint: 'run dbvc status to see where the database stands now',
+  });
+}
+
 /** The history, oldest first (the SQL texts are left out). Empty when the table does not exist. */
 export async function readHistory(db: Queryable, schema: string): Promise<HistoryRow[]> {
   const [{ exists }] = await db`select to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as exists`;
@@ -179,9 +211,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 
-/** Sets lock_timeout for the transaction (`local`) or the session; 0 turns it off. */
-export async function setLockTimeout(db: Queryable, ms: number, local: boolean): Promise<void> {
-  await db`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, ${local})`;
+/**
+ * Sets lock_timeout for the transaction (`local`) or the session. The query is sent at once (not when awaited),
+ * so it keeps its place in a pipeline: an awaited postgres.js query is only sent a microtask later.
+ */
+export function setLockTimeout(db: Queryable, ms: number, local: boolean): Promise<unknown> {
+  return db`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, ${local})`.execute();
 }
 
 export interface LockHolder {
