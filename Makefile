@@ -51,3 +51,10 @@ test: build
 
 clean:
 	rm -rf dist node_modules/.installed
+
+# Issue 6: times whole dbvc runs against psql and node floors; writes bench/out/latest.md and latest.json.
+# BENCH_ARGS="--sizes 1000 --runs 3" narrows it; BENCH_DATABASE_URL=postgres://... uses that server instead of an embedded one.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: build
+	node bench/run.mjs $(BENCH_ARGS)
