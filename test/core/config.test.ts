@@ -290,6 +290,23 @@ test('sslrootcert=system without sslmode means verify-full, as in libpq 16+', ()
 
 // durations
 
+test('--ddl-lock-timeout / --ddl-lock-retries: off by default, from the env file, flags win, bad values named', () => {
+  const plain = resolveConfig({}, {}, project(), false);
+  assert.equal([plain.ddlLockTimeoutMs, plain.ddlLockRetries], [undefined, 0]);
+  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@h/d\nDBVC_DDL_LOCK_TIMEOUT=5s\nDBVC_DDL_LOCK_RETRIES=3\n' });
+  const fromFile = resolveConfig({ db: 'aiven' }, {}, root);
+  assert.equal([fromFile.ddlLockTimeoutMs, fromFile.ddlLockRetries], [5_000, 3]);
+  const flags = resolveConfig({ db: 'aiven', ddlLockTimeout: '250ms', ddlLockRetries: '0' }, {}, root);
+  assert.equal([flags.ddlLockTimeoutMs, flags.ddlLockRetries], [250, 0]);
+  const bad = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@h/d\nDBVC_DDL_LOCK_RETRIES=many\n' });
+  try {
+    resolveConfig({ db: 'aiven' }, {}, bad);
+    assert.unreachable('accepted DBVC_DDL_LOCK_RETRIES=many');
+  } catch (error) {
+    assert.is((error as DbvcError).message, 'DBVC_DDL_LOCK_RETRIES in envs/aiven.env "many" is not a number of retries');
+  }
+});
+
 test('--lock-timeout: 30s by default; ms, s, m and bare seconds', () => {
   const lock = (lockTimeout?: string) => resolveConfig({ lockTimeout }, {}, project(), false).lockTimeoutMs;
   assert.is(lock(undefined), 30_000);
