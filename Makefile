@@ -49,6 +49,11 @@ revision: build
 test: build
 	node test/run.mjs
 
+# The robust scenarios of issue 5, repeated far more (concurrent deploys, killed runs, server crashes): slow
+.PHONY: soak
+soak: build
+	DBVC_SOAK=1 node test/run.mjs robust
+
 clean:
 	rm -rf dist node_modules/.installed
 

@@ -12,7 +12,7 @@ import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
 import { runPlan } from './runner.js';
-import { acquireLock, ensureTables, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
+import { acquireLock, ensureTables, schemaName, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
 
 export { resolveConfig } from './config.js';
 export { DbvcError, EXIT_CODES } from './core/errors.js';
@@ -74,7 +74,7 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     refuseProblems(listProblems(position, migrations, resolved));
     if (resolved && options.resume) plan = { ...plan, steps: [resumeStep(plan.steps[0], resolved, splitStatements), ...plan.steps.slice(1)] };
     refuseSingleTransaction(plan, options);
-    if (plan.steps.length > 0 && !state.hasTables) await ensureTables(db, config.schema);
+    if (plan.steps.length > 0) await ensureTables(db, config.schema); // also adds columns a newer dbvc needs
     const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction };
     const hooks = { onStepStart: options.report.stepStart, onStepDone: options.report.stepDone, onRetry: options.report.retry };
     const done = await runPlan(db, plan, { ...context, ...hooks });
@@ -240,7 +240,7 @@ export async function stamp(config: Config, target: string, purge: boolean, opti
     await ensureTables(db, config.schema);
     const context = runContext(config);
     await db.begin(async (tx) => {
-      if (purge) await tx`delete from ${tx(config.schema)}.alembic_version`;
+      if (purge) await tx`delete from ${schemaName(tx, config.schema)}.alembic_version`;
       await writeVersion(tx, config.schema, purge ? null : position.current, to);
       for (const entry of stampEntries(migrations, startIndex, targetIndex, context)) await recordEvent(tx, config.schema, entry);
     });

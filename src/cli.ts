@@ -238,7 +238,8 @@ function parseArguments(argv: string[]) {
   const exit = process.exit;
   process.exit = (() => { throw USAGE; }) as typeof process.exit;
   try {
-    return prog.parse(argv, { lazy: true, unknown: (flag: string) => `unknown option ${flag}` });
+    // values stay strings: mri would turn --db 2024 or --lock-timeout 30 into numbers
+    return prog.parse(argv, { lazy: true, string: STRING_OPTIONS, unknown: (flag: string) => `unknown option ${flag}` });
   } catch (error) {
     if (error === USAGE) return 'usage';
     throw error;
@@ -248,6 +249,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);
@@ -269,6 +271,7 @@ function collectSecrets(argv: string[]): string[] {
   return secrets;
 }
 
+process.exitCode = 70; // if main() never settled (a promise nobody resolves), the run did not succeed
 main().then((code) => {
   process.exitCode = code;
 }, (error) => {

@@ -1,5 +1,6 @@
 // Opens the one session a run uses (starting the embedded server when asked): the socket, TLS as sslmode says,
 // pooler refusal, and one clear error for every way a connection fails or breaks.
+import { EventEmitter } from 'node:events';
 import { connect as connectSocket, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
@@ -144,9 +145,10 @@ class Session {
   }
 
   async open(): Promise<Socket> {
-    if (this.lost) throw this.lost;
-    // postgres.js retries, without end, a connection closed during start-up; libpq gives up, and so do we
-    if (this.hasOpened && !this.isEstablished) throw this.closedDuringStartup();
+    // No second session: postgres.js would open one, without end for a connection closed during start-up (libpq
+    // gives up), and silently without our lock after a break. It gets a socket that fails its query at once.
+    if (this.lost) return deadSocket(this.lost);
+    if (this.hasOpened && !this.isEstablished) return deadSocket(this.closedDuringStartup());
     const isFirst = !this.hasOpened;
     this.hasOpened = true;
     const signal = isFirst ? this.controller.signal : AbortSignal.timeout(this.address.connectTimeout * 1000);
@@ -183,9 +185,9 @@ class Session {
   }
 
   /**
-   * Turns the end of an established session into an 'error' carrying our DbvcError, and delivers 'close' one turn
-   * later: postgres.js, told of a close first, writes the ROLLBACK of an open transaction to a socket it has already
-   * dropped, and crashes the process (TypeError in nextWrite).
+   * Turns the end of an established session into an 'error' carrying our DbvcError, and delivers 'close' two turns
+   * later, once the queries that error made the caller send (a ROLLBACK) have failed too: postgres.js, told of a
+   * close first, writes them to a socket it has already dropped and crashes the process (TypeError in nextWrite).
    */
   private guard(socket: Socket): void {
     let isClosingByUs = false;
@@ -223,6 +225,26 @@ class Session {
       return emit(event, ...args);
     }) as Socket['emit'];
   }
+}
+
+/**
+ * A socket that fails with `error` as soon as postgres.js has attached its listeners. Throwing from the socket
+ * factory instead would fail only the query that asked for the connection and strand the others queued behind it
+ * (a process that then exits 0 with a promise never settled); a failed socket makes postgres.js try the next
+ * queued query, which fails the same way, until none is left.
+ */
+function deadSocket(error: Error): Socket {
+  const socket = Object.assign(new EventEmitter(), {
+    readyState: 'closed',
+    write: () => true,
+    end: () => socket,
+    destroy: () => socket,
+  });
+  setImmediate(() => {
+    socket.emit('error', error);
+    socket.emit('close', true);
+  });
+  return socket as unknown as Socket;
 }
 
 function where(address: ServerAddress): string {

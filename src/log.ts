@@ -76,7 +76,8 @@ const PLACEHOLDERS = new Set(['password', 'PASSWORD', '***']); // as in our own 
 /** Masks the password of any URL and every known secret in a line of output. */
 export function redact(text: string, secrets: string[]): string {
   const mask = (match: string, head: string, password: string) => (PLACEHOLDERS.has(password) ? match : `${head}***@`);
-  let result = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@\s/]*)@/gi, mask);
+  // bounded repetitions keep this linear on very long lines (an 80 KB line took seconds unbounded)
+  let result = text.includes('://') ? text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/[^:/?#\s@]{0,256}:)([^@\s/]{0,1024})@/gi, mask) : text;
   for (const secret of secrets) {
     if (secret.length >= 3) result = result.split(secret).join('***');
   }

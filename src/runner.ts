@@ -57,7 +57,8 @@ async function runInTransaction(db: Db, step: Step, context: RunContext): Promis
   try {
     if (context.signal?.aborted) throw new Error('interrupted');
     sent.push(body.execute());
-    const move = moveAndRecord(db, context.schema, step.from, step.to, historyEntry(step, context, null)).execute();
+    const move = moveAndRecord(db, context.schema, step.from, step.to, historyEntry(step, context, null)).execute()
+      .catch((error: unknown) => { throw Object.assign(error as object, { isBookkeeping: true }); });
     const [moved] = await Promise.all([move, ...sent]);
     checkMoved(moved.count, step.from, step.to);
     if (context.signal?.aborted) throw new Error('interrupted');
@@ -66,6 +67,8 @@ async function runInTransaction(db: Db, step: Step, context: RunContext): Promis
     await db.unsafe('rollback').catch(() => undefined);
     if (context.signal?.aborted) throw interrupted(`while running ${step.file}; it was rolled back`, step.from);
     if (isLockTimeout(error)) throw error; // withLockRetries decides
+    const e = error as { isBookkeeping?: boolean; code?: string; severity?: string };
+    if (e.isBookkeeping && e.severity !== undefined && e.code !== '25P02') throw bookkeepingFailure(error, step);
     throw await describeFailure(db, error, step, context);
   } finally {
     context.signal?.removeEventListener('abort', cancel);
@@ -223,6 +226,17 @@ export async function describeFailure(db: Db, error: unknown, step: Step, contex
     file: step.file,
     lines,
     hint: (e.hint ? `${e.hint}; ` : '') + `the migration was rolled back and the database is at ${step.from ?? 'base'}`,
+    cause: error,
+  });
+}
+
+/** The migration ran, but recording it failed (25P02 means the migration itself failed first). */
+function bookkeepingFailure(error: unknown, step: Step): DbvcError {
+  const e = error as PgError;
+  return new DbvcError('sql', `${step.file} ran, but recording it in alembic_version and dbvc_history failed: ${e.message}`, {
+    file: step.file,
+    lines: e.code ? [`SQLSTATE ${e.code}`] : [],
+    hint: `both were rolled back together, so the database is still at ${step.from ?? 'base'}; check the bookkeeping tables (dbvc status)`,
     cause: error,
   });
 }

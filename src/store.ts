@@ -53,12 +53,12 @@ export async function readState(db: Queryable, schema: string): Promise<Database
   const [{ version_table, history_table }] = await db`
     select to_regclass(${quoteIdent(schema) + '.alembic_version'}) is not null as version_table,
            to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as history_table`;
-  const versions = version_table ? (await db`select version_num from ${db(schema)}.alembic_version`).map((r) => r.version_num as string) : [];
+  const versions = version_table ? (await db`select version_num from ${schemaName(db, schema)}.alembic_version`).map((r) => r.version_num as string) : [];
   const recorded = new Map<string, Recorded>();
   if (history_table) {
     const rows = await db`
       select distinct on (version_num) version_num, event, up_checksum, down_checksum, down_sql
-      from ${db(schema)}.dbvc_history
+      from ${schemaName(db, schema)}.dbvc_history
       where event in ('up', 'stamp', 'repair', 'adopted') and up_checksum is not null
       order by version_num, id desc`;
     for (const row of rows) {
@@ -72,11 +72,12 @@ export async function readState(db: Queryable, schema: string): Promise<Database
 /** 'failed' rows after which some statements had run and nothing else happened to that version since. */
 async function readFailures(db: Queryable, schema: string): Promise<Failure[]> {
   const rows = await db`
-    select distinct on (f.version_num) f.version_num, f.from_version, f.to_version, f.failed_statement,
+    select distinct on (f.version_num) f.version_num, f.from_version, f.to_version,
+           (to_jsonb(f) ->> 'failed_statement')::integer as failed_statement,
            coalesce(f.up_sql, f.down_sql) as sql, f.up_sql is not null as is_up, f.note, f.applied_at
-    from ${db(schema)}.dbvc_history f
-    where f.event = 'failed' and f.failed_statement > 1
-      and not exists (select 1 from ${db(schema)}.dbvc_history r where r.version_num = f.version_num and r.id > f.id)
+    from ${schemaName(db, schema)}.dbvc_history f
+    where f.event = 'failed' and (to_jsonb(f) ->> 'failed_statement')::integer > 1
+      and not exists (select 1 from ${schemaName(db, schema)}.dbvc_history r where r.version_num = f.version_num and r.id > f.id)
     order by f.version_num, f.id desc`;
   return rows.map((r) => ({
     version: r.version_num, direction: r.is_up ? 'up' : 'down', fromVersion: r.from_version, toVersion: r.to_version, failedStatement: r.failed_statement,
@@ -90,7 +91,7 @@ async function readFailures(db: Queryable, schema: string): Promise<Failure[]> {
  */
 export async function writeVersion(tx: Queryable, schema: string, from: string | null, to: string | null): Promise<void> {
   if (from === to) return;
-  const table = tx`${tx(schema)}.alembic_version`;
+  const table = tx`${schemaName(tx, schema)}.alembic_version`;
   let changed: number;
   if (from === null) changed = (await tx`insert into ${table} (version_num) values (${to})`).count;
   else if (to === null) changed = (await tx`delete from ${table} where version_num = ${from}`).count;
@@ -105,7 +106,7 @@ export async function writeVersion(tx: Queryable, schema: string, from: string |
 /** Appends one row to dbvc_history; call it inside the transaction of the change it records. */
 export async function recordEvent(tx: Queryable, schema: string, entry: HistoryEntry): Promise<void> {
   await tx`
-    insert into ${tx(schema)}.dbvc_history
+    insert into ${schemaName(tx, schema)}.dbvc_history
       (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
        up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)
     values
@@ -121,7 +122,7 @@ export async function recordEvent(tx: Queryable, schema: string, entry: HistoryE
  * count is 1 when alembic_version held `from` (check it with checkMoved before COMMIT).
  */
 export function moveAndRecord(db: Queryable, schema: string, from: string | null, to: string | null, entry: HistoryEntry) {
-  const table = db`${db(schema)}.alembic_version`;
+  const table = db`${schemaName(db, schema)}.alembic_version`;
   const moved = from === null
     ? db`insert into ${table} (version_num) values (${to}) returning 1`
     : to === null
@@ -129,7 +130,7 @@ export function moveAndRecord(db: Queryable, schema: string, from: string | null
       : db`update ${table} set version_num = ${to} where version_num = ${from} returning 1`;
   return db`
     with moved as (${moved})
-    insert into ${db(schema)}.dbvc_history
+    insert into ${schemaName(db, schema)}.dbvc_history
       (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
        up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)
     select ${entry.runId}, ${entry.event}, ${entry.version}, ${entry.name}, ${entry.fromVersion}, ${entry.toVersion},
@@ -153,13 +154,21 @@ export async function readHistory(db: Queryable, schema: string): Promise<Histor
   const rows = await db`
     select id::text, run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
            applied_at, applied_by, client_host, duration_ms, dbvc_version, note
-    from ${db(schema)}.dbvc_history order by id`;
+    from ${schemaName(db, schema)}.dbvc_history order by id`;
   return rows.map((r) => ({
     id: r.id, runId: r.run_id, event: r.event, version: r.version_num, name: r.name, fromVersion: r.from_version,
     toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum, upSql: null, downSql: null,
     appliedAt: r.applied_at, appliedBy: r.applied_by, clientHost: r.client_host, durationMs: r.duration_ms,
     dbvcVersion: r.dbvc_version, note: r.note,
   }));
+}
+
+/**
+ * The schema as a quoted identifier fragment. postgres.js's own sql(name) splits names at dots, so a schema
+ * called "a.b" would become a.b (another database's schema) instead of one name.
+ */
+export function schemaName(db: Queryable, schema: string) {
+  return db.unsafe(quoteIdent(schema));
 }
 
 function lockKey(schema: string): number {

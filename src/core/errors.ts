@@ -78,11 +78,17 @@ export function locateOffset(source: string, position: number): SourcePoint {
   return { line, column: index - lineStart + 1, text };
 }
 
-/** The line and a caret under the column, for showing where a statement failed. */
+const EXCERPT_WIDTH = 160;
+
+/** The line and a caret under the column, for showing where a statement failed; long lines are cut around it. */
 export function excerpt(point: SourcePoint): string[] {
   const gutter = `${point.line} | `;
   const pad = ' '.repeat(gutter.length - 2) + '| ';
-  const before = Array.from(point.text).slice(0, point.column - 1);
-  const indent = before.map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
-  return [gutter + point.text, pad + indent + '^'];
+  const chars = Array.from(point.text);
+  const start = chars.length <= EXCERPT_WIDTH ? 0 : Math.max(0, Math.min(point.column - 1 - EXCERPT_WIDTH / 2, chars.length - EXCERPT_WIDTH));
+  const shown = chars.slice(start, start + EXCERPT_WIDTH);
+  const head = start > 0 ? '…' : '';
+  const tail = start + EXCERPT_WIDTH < chars.length ? '…' : '';
+  const indent = (head ? ' ' : '') + shown.slice(0, point.column - 1 - start).map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
+  return [gutter + head + shown.join('') + tail, pad + indent + '^'];
 }

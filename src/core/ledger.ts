@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS ${s}.dbvc_history (
     failed_statement integer,
     note text
 );
+ALTER TABLE ${s}.dbvc_history ADD COLUMN IF NOT EXISTS failed_statement integer;
 `;
 }
 
