@@ -36,29 +36,28 @@ const prog = sade('dbvc').version(VERSION)
   .option('--lock-timeout', 'How long to wait for another run to finish, e.g. 30s (default 30s)')
   .option('--no-color', 'Plain output (also when NO_COLOR is set or output is not a terminal)');
 
+/** The options upgrade and downgrade share, added to the command being defined. */
+function addMoveOptions(): void {
+  prog.option('--sql', 'Print the SQL script instead of running it (no database connection)')
+    .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+    .option('--single-transaction', 'Run the whole plan in one transaction: all or nothing')
+    .option('--ddl-lock-timeout', 'lock_timeout for each migration, e.g. 5s (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
+    .option('--ddl-lock-retries', 'Retry a migration that hit the lock timeout N times, pausing 1 s, 2 s, 4 s, ...')
+    .option('--resume', 'Continue a no-transaction migration that stopped part-way, from its failed statement')
+    .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)');
+}
+
 prog.command('upgrade [revision]')
   .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N. With --sql, REVISION is a range FROM:TO (default base:head) rendered as a script, without connecting')
-  .option('--sql', 'Print the SQL script instead of running it (no database connection)')
-  .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
-  .option('--single-transaction', 'Run the whole plan in one transaction: all or nothing')
-  .option('--ddl-lock-timeout', 'lock_timeout for each migration, e.g. 5s (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
-  .option('--ddl-lock-retries', 'Retry a migration that hit the lock timeout N times, pausing 1 s, 2 s, 4 s, ...')
-  .option('--resume', 'Continue a no-transaction migration that stopped part-way, from its failed statement')
-  .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)')
   .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
+addMoveOptions();
 
 prog.command('downgrade <revision>')
   .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N. With --sql, REVISION is a range FROM:TO rendered as a script, without connecting')
-  .option('--sql', 'Print the SQL script instead of running it (no database connection)')
-  .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
-  .option('--single-transaction', 'Run the whole plan in one transaction: all or nothing')
-  .option('--ddl-lock-timeout', 'lock_timeout for each migration, e.g. 5s (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
-  .option('--ddl-lock-retries', 'Retry a migration that hit the lock timeout N times, pausing 1 s, 2 s, 4 s, ...')
-  .option('--resume', 'Continue a no-transaction migration that stopped part-way, from its failed statement')
-  .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)')
   .example('downgrade -1').example('downgrade 0002 --db aiven').example('downgrade base').example('downgrade 0005:0002 --sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'down', rev)));
+addMoveOptions();
 
 prog.command('current')
   .describe('Print the revision alembic_version holds')
