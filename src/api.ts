@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { Connection } from './connect.js';
 import { VERSION } from './version.js';
 import { DbvcError } from './core/errors.js';
-import { listProblems, storedId, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
+import { listProblems, storedId, storedIdAt, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
 import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
@@ -62,10 +62,9 @@ export async function downgrade(config: Config, target: string, options: MoveOpt
 async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
   return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db) => {
-    const state = await readState(db, config.schema);
+    const state = await readState(db, config.schema, direction === 'down');
     const position = locateDatabase(migrations, state, config.migrationsLabel);
     if (position.isLost) refuseProblems(position.problems);
-    await adoptUnrecorded(db, config, migrations, position, state, options.report);
     const targetIndex = resolveRevision(target, migrations, position.index);
     let plan = direction === 'up'
       ? planUpgrade(migrations, position, targetIndex)
@@ -74,6 +73,7 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     refuseProblems(listProblems(position, migrations, resolved));
     if (resolved && options.resume) plan = { ...plan, steps: [resumeStep(plan.steps[0], resolved, splitStatements), ...plan.steps.slice(1)] };
     refuseSingleTransaction(plan, options);
+    await adoptUnrecorded(db, config, migrations, position, state, options.report); // once nothing refused the run
     if (plan.steps.length > 0) await ensureTables(db, config.schema); // also adds columns a newer dbvc needs
     const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction };
     const hooks = { onStepStart: options.report.stepStart, onStepDone: options.report.stepDone, onRetry: options.report.retry };
@@ -104,9 +104,9 @@ async function adoptUnrecorded(db: Db, config: Config, migrations: Migration[], 
   if (!state.hasTables) await ensureTables(db, config.schema);
   const context = runContext(config);
   await db.begin(async (tx) => {
-    for (const m of unrecorded) {
-      const index = migrations.indexOf(m);
-      const entry = { ...baseEntry(context, 'adopted', m), fromVersion: labelOrNull(migrations, index - 1), toVersion: storedId(m) };
+    for (const [index, m] of applied.entries()) {
+      if (state.recorded.has(m.version)) continue;
+      const entry = { ...baseEntry(context, 'adopted', m), fromVersion: storedIdAt(migrations, index - 1), toVersion: storedId(m) };
       await recordEvent(tx, config.schema, entry);
     }
   });
@@ -250,14 +250,19 @@ export async function stamp(config: Config, target: string, purge: boolean, opti
 
 function stampEntries(migrations: Migration[], fromIndex: number, toIndex: number, context: ReturnType<typeof runContext>): HistoryEntry[] {
   const isUp = toIndex > fromIndex;
-  const crossed = isUp ? migrations.slice(fromIndex + 1, toIndex + 1) : migrations.slice(toIndex + 1, fromIndex + 1).reverse();
-  return crossed.map((m) => ({
-    ...baseEntry(context, 'stamp', m),
-    fromVersion: labelOrNull(migrations, isUp ? migrations.indexOf(m) - 1 : migrations.indexOf(m)),
-    toVersion: labelOrNull(migrations, isUp ? migrations.indexOf(m) : migrations.indexOf(m) - 1),
-    upChecksum: isUp ? m.up.checksum : null,
-    upSql: isUp ? m.up.text : null,
-  }));
+  const entries: HistoryEntry[] = [];
+  const step = isUp ? 1 : -1;
+  for (let i = isUp ? fromIndex + 1 : fromIndex; isUp ? i <= toIndex : i > toIndex; i += step) {
+    const m = migrations[i];
+    entries.push({
+      ...baseEntry(context, 'stamp', m),
+      fromVersion: storedIdAt(migrations, isUp ? i - 1 : i),
+      toVersion: storedIdAt(migrations, isUp ? i : i - 1),
+      upChecksum: isUp ? m.up.checksum : null,
+      upSql: isUp ? m.up.text : null,
+    });
+  }
+  return entries;
 }
 
 /**
@@ -328,10 +333,6 @@ function baseEntry(context: ReturnType<typeof runContext>, event: HistoryEntry['
     upChecksum: m.up.checksum, downChecksum: m.down?.checksum ?? null, upSql: m.up.text, downSql: m.down?.text ?? null,
     clientHost: context.clientHost, durationMs: null, dbvcVersion: context.dbvcVersion, note: null,
   };
-}
-
-function labelOrNull(migrations: Migration[], index: number): string | null {
-  return index < 0 ? null : storedId(migrations[index]);
 }
 
 async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection) => Promise<T>): Promise<T> {

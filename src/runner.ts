@@ -2,7 +2,7 @@
 // or statement by statement for -- dbvc:no-transaction files, with failures pinned to file:line.
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { recordStep } from './core/ledger.js';
-import { scanSql, type Statement } from './core/lexer.js';
+import { lineOf, scanSql, type Statement } from './core/lexer.js';
 import type { Plan, Step } from './core/plan.js';
 import { checkMoved, findLockHolders, moveAndRecord, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
@@ -144,7 +144,7 @@ async function runBare(db: Db, step: Step, context: RunContext, started: number)
 }
 
 async function recordBareFailure(db: Db, error: unknown, step: Step, statements: Statement[], index: number, context: RunContext): Promise<DbvcError> {
-  const line = lineAt(step.sql, statements[index].first);
+  const line = lineOf(step.sql, statements[index].first);
   const ran = index === 0 ? 'no statement ran' : index === 1 ? 'statement 1 ran' : `statements 1-${index} ran`;
   const reason = context.signal?.aborted ? 'interrupted' : (error as Error).message;
   const note = `statement ${index + 1} of ${statements.length} (line ${line}) failed: ${reason}; ${ran}; alembic_version was left at ${step.from ?? 'base'}`;
@@ -290,10 +290,6 @@ async function describeLockWait(db: Db, context: RunContext): Promise<string[]> 
   const waited = `waited ${(context.ddlLockTimeoutMs ?? 0) / 1000} s for a lock${context.ddlLockRetries ? `, ${context.ddlLockRetries + 1} attempts` : ''}`;
   const holders = await findLockHolders(db).catch(() => []);
   return [waited, ...holders.map((h) => `lock held by pid ${h.pid} (${h.application || '?'}, ${h.state}, transaction open since ${h.since.toISOString()}) on ${h.relations.join(', ')}`)];
-}
-
-function lineAt(sql: string, index: number): number {
-  return locateOffset(sql, Array.from(sql.slice(0, index)).length + 1).line;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -48,8 +48,11 @@ async function createTables(db: Tx, schema: string): Promise<void> {
   await db.unsafe(ledgerDdl(schema));
 }
 
-/** Reads alembic_version and, per version, the latest history row that recorded it as applied. Never writes. */
-export async function readState(db: Queryable, schema: string): Promise<DatabaseState & { hasTables: boolean }> {
+/**
+ * Reads alembic_version and, per version, the latest history row that recorded it as applied. The recorded down
+ * SQL (a downgrade's fallback when the file is gone) is fetched only `withDownSql`. Never writes.
+ */
+export async function readState(db: Queryable, schema: string, withDownSql = false): Promise<DatabaseState & { hasTables: boolean }> {
   const [{ version_table, history_table }] = await db`
     select to_regclass(${quoteIdent(schema) + '.alembic_version'}) is not null as version_table,
            to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as history_table`;
@@ -57,7 +60,8 @@ export async function readState(db: Queryable, schema: string): Promise<Database
   const recorded = new Map<string, Recorded>();
   if (history_table) {
     const rows = await db`
-      select distinct on (version_num) version_num, event, up_checksum, down_checksum, down_sql
+      select distinct on (version_num) version_num, event, up_checksum, down_checksum,
+             case when ${withDownSql} then down_sql end as down_sql
       from ${schemaName(db, schema)}.dbvc_history
       where event in ('up', 'stamp', 'repair', 'adopted') and up_checksum is not null
       order by version_num, id desc`;
@@ -96,11 +100,7 @@ export async function writeVersion(tx: Queryable, schema: string, from: string |
   if (from === null) changed = (await tx`insert into ${table} (version_num) values (${to})`).count;
   else if (to === null) changed = (await tx`delete from ${table} where version_num = ${from}`).count;
   else changed = (await tx`update ${table} set version_num = ${to} where version_num = ${from}`).count;
-  if (changed !== 1) {
-    throw new DbvcError('state', `alembic_version did not hold ${from ?? 'base'} when moving it to ${to ?? 'base'}: something else changed it`, {
-      hint: 'run dbvc status to see where the database stands now',
-    });
-  }
+  checkMoved(changed, from, to);
 }
 
 /** Appends one row to dbvc_history; call it inside the transaction of the change it records. */
@@ -139,9 +139,9 @@ export function moveAndRecord(db: Queryable, schema: string, from: string | null
     from moved`;
 }
 
-/** Throws the 'state' DbvcError writeVersion throws when moveAndRecord found alembic_version elsewhere. */
+/** Throws a 'state' DbvcError unless the move touched alembic_version's one row (someone else moved the database). */
 export function checkMoved(count: number, from: string | null, to: string | null): void {
-  if (count === 1 || from === to) return;
+  if (count === 1) return;
   throw new DbvcError('state', `alembic_version did not hold ${from ?? 'base'} when moving it to ${to ?? 'base'}: something else changed it`, {
     hint: 'run dbvc status to see where the database stands now',
   });

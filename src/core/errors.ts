@@ -50,10 +50,6 @@ export class DbvcError extends Error {
   }
 }
 
-export function isDbvcError(value: unknown): value is DbvcError {
-  return value instanceof DbvcError;
-}
-
 export interface SourcePoint {
   line: number; // 1-based
   column: number; // 1-based, in code points

@@ -226,7 +226,7 @@ export function planUpgrade(migrations: Migration[], position: Position, targetI
     steps.push({ direction: 'up', migration, from, to, sql: migration.up.text, file: migration.up.path, noTransaction: migration.up.noTransaction, skip: 0 });
     from = to;
   }
-  return { direction: 'up', from: position.current, to: labelOrNull(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
+  return { direction: 'up', from: position.current, to: storedIdAt(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
 }
 
 /** Steps from the current position down to the target; refuses before any step if one has no down SQL. */
@@ -241,7 +241,7 @@ export function planDowngrade(migrations: Migration[], position: Position, targe
   let from = position.current;
   for (let i = position.index; i > targetIndex; i--) {
     const migration = migrations[i];
-    const to = labelOrNull(migrations, i - 1);
+    const to = storedIdAt(migrations, i - 1);
     const source = downSource(migration, recorded.get(migration.version));
     if (!source) irreversible.push(migration.up.path.replace(/\.up\.sql$/, '.down.sql'));
     else steps.push({ direction: 'down', migration, from, to, ...source, skip: 0 });
@@ -253,7 +253,7 @@ export function planDowngrade(migrations: Migration[], position: Position, targe
       hint: 'write the down file(s), or downgrade only as far as the first irreversible migration; nothing was run',
     });
   }
-  return { direction: 'down', from: position.current, to: labelOrNull(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
+  return { direction: 'down', from: position.current, to: storedIdAt(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
 }
 
 /** The down file on disk wins; the SQL recorded when the migration was applied is the fallback. */
@@ -265,7 +265,7 @@ function downSource(migration: Migration, recorded: Recorded | undefined): { sql
 }
 
 /** What alembic_version holds once `index` is applied (null at base). */
-function labelOrNull(migrations: Migration[], index: number): string | null {
+export function storedIdAt(migrations: Migration[], index: number): string | null {
   return index < 0 ? null : storedId(migrations[index]);
 }
 

@@ -52,11 +52,6 @@ export function offlinePosition(migrations: Migration[], fromIndex: number): Pos
   return { current: fromIndex < 0 ? null : storedId(migrations[fromIndex]), index: fromIndex, isLost: false, problems: [], drifted: [], failures: [] };
 }
 
-/** The whole plan as one script. */
-export function renderPlan(plan: Plan, options: RenderOptions): string {
-  return renderFiles(plan, options).map((f) => f.text).join('\n');
-}
-
 /** One script per migration (the first also carries the header and, from base, the table creation). */
 export function renderFiles(plan: Plan, options: RenderOptions): RenderedFile[] {
   const width = Math.max(3, String(plan.steps.length).length);
