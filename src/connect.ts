@@ -30,9 +30,10 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
   let stopEmbedded = async () => {};
   if (config.server.kind === 'embedded') {
     const { startEmbedded } = await import('./embedded.js');
-    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo).catch((error: Error) => {
+    const folder = config.server.display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1');
+    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo).catch((error: Error & { hint?: string }) => {
       throw new DbvcError('connect', `the embedded PostgreSQL for target ${config.db} did not start: ${error.message}`, {
-        hint: `see ${config.server.display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1')}/server.log; deleting that folder starts the target afresh (its data is lost)`,
+        hint: error.hint ?? `see ${folder}/server.log; deleting that folder starts the target afresh (its data is lost)`,
         cause: error,
       });
     });

