@@ -4,7 +4,7 @@ REV ?=
 NAME ?=
 SQL ?=
 OUT ?=
-DBVC = node dist/cli.js
+DBVC = node dist/dbvc.cjs
 # SQL=1 renders the script instead of running it (REV may be a range FROM:TO); OUT=file.sql or OUT=dir/ saves it
 OFFLINE = $(if $(SQL),--sql $(if $(OUT),--out '$(OUT)'))
 
@@ -15,10 +15,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-build: dist/cli.js
-dist/cli.js: node_modules/.installed tsconfig.json $(shell find src -name '*.ts')
+# tsc checks the types and writes the library (dist/api.js); esbuild writes the command: dist/dbvc.cjs, a small
+# CommonJS entry, and dist/cli.cjs, the CLI with its packages in one file (src/bin.ts says why)
+ESBUILD = node_modules/.bin/esbuild --bundle --platform=node --format=cjs --target=node20 --log-level=warning
+build: dist/dbvc.cjs
+dist/dbvc.cjs: node_modules/.installed tsconfig.json $(shell find src -name '*.ts')
 	node_modules/.bin/tsc -p tsconfig.json
-	@chmod +x dist/cli.js
+	$(ESBUILD) src/cli.ts --outfile=dist/cli.cjs
+	$(ESBUILD) src/bin.ts --outfile=dist/dbvc.cjs --external:./cli.cjs --banner:js='#!/usr/bin/env node'
+	@chmod +x dist/dbvc.cjs
 
 migrate: build
 	$(DBVC) upgrade $(REV) --db '$(DB)' $(OFFLINE)

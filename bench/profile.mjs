@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Summarises a `node --cpu-prof` profile: self time by function and by file, so "profile before optimising" is quick.
-// Usage: node --cpu-prof --cpu-prof-dir /tmp/p dist/cli.js status ... ; node bench/profile.mjs /tmp/p/*.cpuprofile [top]
+// Usage: node --cpu-prof --cpu-prof-dir /tmp/p dist/dbvc.cjs status ... ; node bench/profile.mjs /tmp/p/*.cpuprofile [top]
 import { readFileSync } from 'node:fs';
 
 const [file, topArg] = process.argv.slice(2);
@@ -19,6 +19,24 @@ for (let i = 0; i < profile.samples.length; i++) {
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
 const totalUs = profile.endTime - profile.startTime;
+
+// Total (inclusive) time: each sample also counts for every caller above it, once per function.
+const parents = new Map();
+for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
+const label = (id) => {
+  const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+  return `${functionName || '(anonymous)'}  ${shorten(url)}${url ? `:${lineNumber + 1}` : ''}`;
+};
+const totalByFunction = new Map();
+for (const [id, us] of selfUs) {
+  const seen = new Set();
+  for (let at = id; at !== undefined; at = parents.get(at)) {
+    const key = label(at);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    totalByFunction.set(key, (totalByFunction.get(key) ?? 0) + us);
+  }
+}
 
 const byFunction = new Map();
 const byFile = new Map();
@@ -43,4 +61,5 @@ function print(title, map) {
 
 console.log(`${file}: ${(totalUs / 1000).toFixed(1)} ms profiled, ${profile.samples.length} samples`);
 print('self time by function', byFunction);
+print('total time by function (itself and what it calls)', totalByFunction);
 print('self time by file (node: internals under node:, (program)/(garbage collector) are V8)', byFile);

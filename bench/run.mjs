@@ -14,7 +14,7 @@ import { maskUrl, openServer } from './server.mjs';
 import { writeWorkload } from './workload.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/cli.js');
+const CLI = join(ROOT, 'dist/dbvc.cjs');
 const BIG = 10000; // from this N on, W1/W3 and their psql floors get --big-runs rounds (minutes each)
 const SLOW_SAMPLES = 3;
 const SLOW_BUDGET_MS = 30_000;

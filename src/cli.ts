@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // sade wiring: argv -> Config -> api -> log. The only module that exits the process.
 import sade from 'sade';
 import type * as Api from './api.js';

@@ -1,4 +1,4 @@
-// Black-box tests of the built CLI: spawn `node dist/cli.js`, check the exit code, stdout (results) and stderr
+// Black-box tests of the built CLI: spawn `node dist/dbvc.cjs`, check the exit code, stdout (results) and stderr
 // (diagnostics). Build first: node_modules/.bin/tsc -p tsconfig.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFixture, createDatabase, ROOT, type TestDatabase } from './helpers/db.js';
 
-const CLI = join(ROOT, 'dist/cli.js');
+const CLI = join(ROOT, 'dist/dbvc.cjs');
 const LOCK_CLASS = 1684174435; // "dbvc"
 const LOCK_KEY = createHash('sha256').update('dbvc:public').digest().readInt32BE(0) & 0x7fffffff;
 const REFUSED = 'postgres://u:S3cretPass@127.0.0.1:1/db';
@@ -102,6 +102,16 @@ cli('--help exits 0 and shows the commands and an example command line', async (
   assert.match(stdout, /^\s+upgrade\s+Apply migrations/m);
   assert.match(stdout, /^\s+\$ dbvc upgrade/m);
   assert.is(stderr, '');
+});
+
+cli('--version and -v print the package version, alone or after a command (sade answers the latter)', async () => {
+  const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const args of [['--version'], ['-v'], ['status', '--version']]) {
+    const { code, stdout, stderr } = await run(args);
+    assert.is(code, 0, args.join(' '));
+    assert.is(stdout, `dbvc, ${version}\n`, args.join(' '));
+    assert.is(stderr, '');
+  }
 });
 
 cli('upgrade --help exits 0 and shows examples', async () => {

@@ -13,7 +13,7 @@ import { ROOT } from './db.js';
 
 const execFileAsync = promisify(execFile);
 
-export const CLI = join(ROOT, 'dist/cli.js');
+export const CLI = join(ROOT, 'dist/dbvc.cjs');
 /** Set by `make soak`: the scenarios repeat more. */
 export const SOAK = process.env.DBVC_SOAK === '1';
 
