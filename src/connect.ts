@@ -55,7 +55,10 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     connect_timeout: address.connectTimeout,
     idle_timeout: 0,
     max_lifetime: 0, // the default (30 to 60 minutes) would replace the session, and the lock with it, mid-run
-    prepare: false,
+    // Named prepared statements: the bookkeeping statement runs once per migration, and an unnamed one makes
+    // postgres.js wait for a Describe round trip before sending it. Safe because poolers that move a session's
+    // statements between server connections (transaction and statement mode) are refused below.
+    prepare: true,
     connection: { application_name: applicationName },
     onnotice: (notice: postgres.Notice) => hooks.onNotice(formatNotice(notice)),
   };

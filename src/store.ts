@@ -95,12 +95,15 @@ async function readFailures(db: Queryable, schema: string): Promise<Failure[]> {
  */
 export async function writeVersion(tx: Queryable, schema: string, from: string | null, to: string | null): Promise<void> {
   if (from === to) return;
-  const table = tx`${schemaName(tx, schema)}.alembic_version`;
-  let changed: number;
-  if (from === null) changed = (await tx`insert into ${table} (version_num) values (${to})`).count;
-  else if (to === null) changed = (await tx`delete from ${table} where version_num = ${from}`).count;
-  else changed = (await tx`update ${table} set version_num = ${to} where version_num = ${from}`).count;
-  checkMoved(changed, from, to);
+  checkMoved((await moveVersion(tx, schema, from, to)).count, from, to);
+}
+
+/** The move as one statement returning a row when it changed alembic_version; from base only into an empty table. */
+function moveVersion(db: Queryable, schema: string, from: string | null, to: string | null) {
+  const table = db`${schemaName(db, schema)}.alembic_version`;
+  if (from === null) return db`insert into ${table} (version_num) select ${to} where not exists (select from ${table}) returning 1`;
+  if (to === null) return db`delete from ${table} where version_num = ${from} returning 1`;
+  return db`update ${table} set version_num = ${to} where version_num = ${from} returning 1`;
 }
 
 /** Appends one row to dbvc_history; call it inside the transaction of the change it records. */
@@ -116,20 +119,14 @@ export async function recordEvent(tx: Queryable, schema: string, entry: HistoryE
 }
 
 /**
- * One statement that moves alembic_version (INSERT from base, UPDATE from a revision, DELETE to base) and appends
- * the history row, which is inserted only when the move touched its one row; its duration is the time since the
- * transaction began. Not awaited here, so a caller can pipeline it behind the migration's own SQL: the result's
- * count is 1 when alembic_version held `from` (check it with checkMoved before COMMIT).
+ * One statement that moves alembic_version and appends the history row, which is inserted only when the move touched
+ * its one row; its duration is the time since the transaction began. Not awaited here, so a caller can pipeline it
+ * behind the migration's own SQL: the result's count is 1 when alembic_version held `from` (check it with
+ * checkMoved before COMMIT).
  */
 export function moveAndRecord(db: Queryable, schema: string, from: string | null, to: string | null, entry: HistoryEntry) {
-  const table = db`${schemaName(db, schema)}.alembic_version`;
-  const moved = from === null
-    ? db`insert into ${table} (version_num) values (${to}) returning 1`
-    : to === null
-      ? db`delete from ${table} where version_num = ${from} returning 1`
-      : db`update ${table} set version_num = ${to} where version_num = ${from} returning 1`;
   return db`
-    with moved as (${moved})
+    with moved as (${moveVersion(db, schema, from, to)})
     insert into ${schemaName(db, schema)}.dbvc_history
       (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
        up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)

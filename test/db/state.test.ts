@@ -191,6 +191,33 @@ test('alembic_version moves only from the revision it holds: UPDATE and DELETE t
   assert.is(remove.code, 'state');
 });
 
+// The move is pipelined with COMMIT, so it must abort the transaction by itself when alembic_version does not hold
+// the revision the step starts from. A migration that moves alembic_version itself is the way to provoke it.
+test('a migration whose own SQL moves alembic_version is rolled back whole, with a state error', async ({ t, dirs }) => {
+  const dir = await copyFixture('shop');
+  dirs.push(dir);
+  const config = configFor(t.url, dir);
+  await writeFile(join(dir, '0001_create_product.up.sql'), "CREATE TABLE early (id int);\nINSERT INTO alembic_version VALUES ('beef');\n");
+  const fromBase = await rejection(api.upgrade(config, '0001', report()));
+  assert.is(fromBase.code, 'state');
+  assert.is(fromBase.message, 'alembic_version did not hold base when moving it to 0001: something else changed it');
+  const [early] = await t.db`select to_regclass('early') as early`;
+  assert.is(early.early, null);
+  assert.is((await t.db`select version_num from alembic_version`).length, 0);
+  assert.is((await t.db`select event from dbvc_history`).length, 0);
+
+  await writeFile(join(dir, '0001_create_product.up.sql'), 'CREATE TABLE early (id int);\n');
+  await writeFile(join(dir, '0002_add_orders.up.sql'), "CREATE TABLE later (id int);\nUPDATE alembic_version SET version_num = 'beef';\n");
+  await api.upgrade(config, '0001', report());
+  const update = await rejection(api.upgrade(config, '0002', report()));
+  assert.is(update.code, 'state');
+  assert.is(update.message, 'alembic_version did not hold 0001 when moving it to 0002: something else changed it');
+  const [later] = await t.db`select to_regclass('later') as later`;
+  assert.is(later.later, null);
+  assert.equal((await t.db`select version_num from alembic_version`).map((r) => r.version_num), ['0001']);
+  assert.equal((await t.db`select event, version_num from dbvc_history order by id`).map((r) => `${r.event} ${r.version_num}`), ['up 0001']);
+});
+
 test('the lock: a second run waits, then gives up naming the holder', async ({ t }) => {
   const holder = connect(t.url);
   try {
