@@ -68,14 +68,17 @@ function kindOf(dirent: Dirent, path: string): DirEntry['kind'] {
 
 async function readSqlFile(dir: string, label: string, name: string, problems: DbvcError[]): Promise<SqlFile | undefined> {
   const path = `${label}/${name}`;
-  let bytes: Buffer;
+  let content: string | Buffer;
   try {
-    bytes = readFileSync(join(dir, name));
+    // Node decodes UTF-8 natively; only a file holding U+FFFD (invalid bytes, or the character itself) is
+    // read again as bytes, for parseFile's strict decoder to tell which.
+    content = readFileSync(join(dir, name), 'utf8');
+    if (content.includes('\uFFFD')) content = readFileSync(join(dir, name));
   } catch (error) {
     problems.push(new DbvcError('file', `${path} cannot be read (${(error as NodeJS.ErrnoException).code})`, { file: path }));
     return undefined;
   }
-  const parsed = parseFile(path, bytes);
+  const parsed = parseFile(path, content);
   problems.push(...parsed.problems);
   return parsed.file;
 }

@@ -16,11 +16,14 @@ export type ParseResult = { file: SqlFile; problems: [] } | { file?: undefined; 
 const DIRECTIVE = /^--\s*dbvc:(\S*)\s*(.*?)\s*$/;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes and checks one migration file; every problem names the file and, where it can, the line. */
-export function parseFile(path: string, bytes: Uint8Array): ParseResult {
+/**
+ * Decodes and checks one migration file; every problem names the file and, where it can, the line. A string is
+ * text already decoded without loss (the caller read it as UTF-8 and found no U+FFFD replacement character).
+ */
+export function parseFile(path: string, content: Uint8Array | string): ParseResult {
   let decoded: string;
   try {
-    decoded = decoder.decode(bytes);
+    decoded = typeof content === 'string' ? content : decoder.decode(content);
   } catch {
     return fail(path, 'is not valid UTF-8', 'save it as UTF-8');
   }
@@ -28,6 +31,10 @@ export function parseFile(path: string, bytes: Uint8Array): ParseResult {
   if (text.includes('\u0000')) return fail(path, 'contains a NUL byte; it is not a SQL text file', 'check that the right file is in the migrations folder');
   const problems: DbvcError[] = [];
   const directives = readDirectives(path, text, problems);
+  if (cannotHoldRefusedSql(text)) {
+    if (problems.length > 0) return { problems };
+    return { file: { path, text, checksum: checksumText(text), ...directives }, problems: [] };
+  }
   const scan = scanSql(text);
   if (scan.statements.length === 0) {
     problems.push(problem(path, 'has no SQL statement (it is empty or only comments)', 'write the migration, or delete the file'));
@@ -42,6 +49,32 @@ export function parseFile(path: string, bytes: Uint8Array): ParseResult {
   }
   if (problems.length > 0) return { problems };
   return { file: { path, text, checksum: checksumText(text), ...directives }, problems: [] };
+}
+
+// Every statement explainStatement refuses holds one of these words, so a file without any of them (nor a
+// backslash, a block comment or a non-ASCII character, which the lexer treats specially) holds nothing to refuse,
+// and skips the lexer: scanning every file costs most of a status or an --sql render's own time (bench W2, W4).
+// Keep it in step with explainStatement and refusesTransaction; test/core/parse.test.ts names every rule.
+const REFUSAL_WORDS = /\b(?:begin|start|commit|end|rollback|abort|prepare|stdin|stdout|concurrently|reindex|vacuum|database|tablespace|subscription|system|discard)\b|[\\\u0080-\uFFFF]|\/\*/i;
+
+function cannotHoldRefusedSql(text: string): boolean {
+  return !REFUSAL_WORDS.test(text) && startsAStatement(text);
+}
+
+/** Whether an ASCII text has a character besides blanks, semicolons and -- comments (then the lexer decides). */
+function startsAStatement(text: string): boolean {
+  let i = 0;
+  while (i < text.length) {
+    const code = text.charCodeAt(i);
+    if (code === 45 /* - */ && text.charCodeAt(i + 1) === 45) {
+      while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i += 1;
+    } else if (code === 59 /* ; */ || code === 32 || (code >= 9 && code <= 13)) {
+      i += 1;
+    } else {
+      return true;
+    }
+  }
+  return false;
 }
 
 const TRANSACTION_CONTROL = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'ABORT', 'PREPARE']);

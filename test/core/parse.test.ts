@@ -149,4 +149,50 @@ test('problems of different kinds in one file are all reported', () => {
   ]);
 });
 
+// parseFile skips the lexer for files that hold none of the words these rules look for: every rule is named
+// here, so a rule added without its word fails this test.
+const REFUSED: [string, string][] = [
+  ['create index concurrently i on t (x)', 'holds CREATE INDEX CONCURRENTLY'],
+  ['CREATE UNIQUE INDEX CONCURRENTLY i ON t (x)', 'holds CREATE UNIQUE INDEX CONCURRENTLY'],
+  ['DROP INDEX CONCURRENTLY i', 'holds DROP INDEX CONCURRENTLY'],
+  ['REINDEX TABLE CONCURRENTLY t', 'holds REINDEX CONCURRENTLY'],
+  ['REINDEX DATABASE shop', 'holds REINDEX DATABASE'],
+  ['REINDEX SYSTEM shop', 'holds REINDEX SYSTEM'],
+  ['VACUUM t', 'holds VACUUM'],
+  ['CREATE DATABASE shop', 'holds CREATE DATABASE'],
+  ['DROP TABLESPACE fast', 'holds DROP TABLESPACE'],
+  ["CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", 'holds CREATE SUBSCRIPTION'],
+  ["ALTER SYSTEM SET work_mem = '8MB'", 'holds ALTER SYSTEM'],
+  ['ALTER DATABASE shop SET TABLESPACE fast', 'holds ALTER DATABASE ... SET TABLESPACE'],
+  ['DISCARD ALL', 'holds DISCARD ALL'],
+  ['begin', 'holds BEGIN:'],
+  ['START TRANSACTION', 'holds START TRANSACTION:'],
+  ['COMMIT', 'holds COMMIT:'],
+  ['END', 'holds END:'],
+  ['ROLLBACK', 'holds ROLLBACK:'],
+  ['ABORT', 'holds ABORT:'],
+  ["PREPARE TRANSACTION 'x'", 'holds PREPARE TRANSACTION:'],
+  ['COPY t FROM STDIN', 'holds COPY ... STDIN'],
+  ['COPY t TO STDOUT', 'holds COPY ... STDIN (or STDOUT)'],
+];
+
+test('every statement dbvc refuses is reported with its line, whatever the case of its words', () => {
+  for (const [statement, what] of REFUSED) {
+    const problems = problemsOf(utf8(`-- a header\nCREATE TABLE a (id int);\n${statement};\n`));
+    assert.is(problems.length, 1, statement);
+    assert.ok(problems[0].message.startsWith(`${PATH}:3 ${what}`), `${statement}: ${problems[0].message}`);
+  }
+});
+
+test('files without any of those words load without the lexer, and the same as with it', () => {
+  const plain = fileOf(utf8('-- add a table\nCREATE TABLE t_1 (id bigint primary key, name text not null);\nCREATE INDEX ON t_1 (name);\n'));
+  assert.is(plain.text.startsWith('-- add a table'), true);
+  assert.is(plain.checksum, sha('-- add a table\nCREATE TABLE t_1 (id bigint primary key, name text not null);\nCREATE INDEX ON t_1 (name);\n'));
+  // Still empty, and still refused, when the words sit where only the lexer can tell
+  assert.is(problemsOf(utf8('-- only a comment\n;\n')).length, 1);
+  assert.is(problemsOf(utf8('/* VACUUM */ -- x\n')).length, 1);
+  assert.equal(fileOf(utf8("SELECT 'vacuum';\n")).noTransaction, false);
+  assert.equal(fileOf(utf8('SELECT 1; -- begin\n')).noTransaction, false);
+});
+
 test.run();
