@@ -47,6 +47,8 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
 /**
  * BEGIN, the file, and the alembic_version move with its history row go out together (one round trip; PostgreSQL
  * runs them in order and fails the rest of the transaction after an error); COMMIT follows once the move is checked.
+ * COMMIT is not pipelined too: postgres.js cancels a query it has not sent yet by dropping it from its queue, so
+ * after a Ctrl-C the move could otherwise commit without the migration's SQL.
  */
 async function runInTransaction(db: Db, step: Step, context: RunContext): Promise<void> {
   const sent: Promise<unknown>[] = [db.unsafe('begin').execute()];
