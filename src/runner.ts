@@ -3,8 +3,9 @@
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
+import { MOVED_NOTHING, renderStepTransaction } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
-import { checkMoved, findLockHolders, moveAndRecord, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
+import { checkMoved, findLockHolders, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
 export interface RunContext {
   schema: string;
@@ -45,36 +46,44 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
 }
 
 /**
- * BEGIN, the file, and the alembic_version move with its history row go out together (one round trip; PostgreSQL
- * runs them in order and fails the rest of the transaction after an error); COMMIT follows once the move is checked.
- * COMMIT is not pipelined too: postgres.js cancels a query it has not sent yet by dropping it from its queue, so
- * after a Ctrl-C the move could otherwise commit without the migration's SQL.
+ * One simple query per step (see renderStepTransaction): BEGIN, the file, the move with its history row, COMMIT.
+ * Being one query matters for Ctrl-C: postgres.js cancels a query it has not sent yet by dropping it from its queue,
+ * so with several queries per step a dropped file could have left the bookkeeping to commit without it.
  */
 async function runInTransaction(db: Db, step: Step, context: RunContext): Promise<void> {
-  const sent: Promise<unknown>[] = [db.unsafe('begin').execute()];
-  if (context.ddlLockTimeoutMs !== undefined) sent.push(setLockTimeout(db, context.ddlLockTimeoutMs, true));
-  const body = db.unsafe(step.sql);
-  const cancel = () => body.cancel();
+  if (context.signal?.aborted) throw interrupted(`before ${step.migration.stem}`, step.from);
+  const { sql, bodyStart, bodyLength } = renderStepTransaction(step, {
+    schema: context.schema, lockTimeoutMs: context.ddlLockTimeoutMs, runId: context.runId, clientHost: context.clientHost, dbvcVersion: context.dbvcVersion,
+  });
+  const query = db.unsafe(sql);
+  const cancel = () => query.cancel();
   context.signal?.addEventListener('abort', cancel, { once: true });
   try {
-    if (context.signal?.aborted) throw new Error('interrupted');
-    sent.push(body.execute());
-    const move = moveAndRecord(db, context.schema, step.from, step.to, historyEntry(step, context, null)).execute()
-      .catch((error: unknown) => { throw Object.assign(error as object, { isBookkeeping: true }); });
-    const [moved] = await Promise.all([move, ...sent]);
-    checkMoved(moved.count, step.from, step.to);
-    if (context.signal?.aborted) throw new Error('interrupted');
-    await db.unsafe('commit');
+    await query;
   } catch (error) {
-    await db.unsafe('rollback').catch(() => undefined);
+    await endFailedTransaction(db);
     if (context.signal?.aborted) throw interrupted(`while running ${step.file}; it was rolled back`, step.from);
     if (isLockTimeout(error)) throw error; // withLockRetries decides
-    const e = error as { isBookkeeping?: boolean; code?: string; severity?: string };
-    if (e.isBookkeeping && e.severity !== undefined && e.code !== '25P02') throw bookkeepingFailure(error, step);
+    const e = error as PgError;
+    if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) checkMoved(0, step.from, step.to);
+    if (e.position !== undefined) {
+      const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
+      if (inFile < 1 || inFile > bodyLength) throw bookkeepingFailure(error, step);
+      e.position = String(inFile);
+    }
     throw await describeFailure(db, error, step, context);
   } finally {
     context.signal?.removeEventListener('abort', cancel);
   }
+}
+
+/**
+ * After a failed step its transaction is still open (aborted) unless COMMIT itself failed or nothing was sent. A probe
+ * tells which, so ROLLBACK is sent only when needed (otherwise PostgreSQL warns there is no transaction in progress).
+ */
+async function endFailedTransaction(db: Db): Promise<void> {
+  const isOpen = await db.unsafe('select 1').then(() => false, (error: PgError) => error.code === '25P02' || error.code === '57014');
+  if (isOpen) await db.unsafe('rollback').catch(() => undefined);
 }
 
 /** Sends one string and cancels it on the server when the signal fires. */

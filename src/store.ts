@@ -1,4 +1,5 @@
-// Every bookkeeping query: alembic_version, dbvc_history and the migration lock. Only this module names them.
+// Every bookkeeping query: alembic_version, dbvc_history and the migration lock. The SQL of an online step's
+// transaction, bookkeeping included, is rendered with the offline script's by core/render.ts.
 import { createHash } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
 import { DbvcError } from './core/errors.js';
@@ -116,24 +117,6 @@ export async function recordEvent(tx: Queryable, schema: string, entry: HistoryE
       (${entry.runId}, ${entry.event}, ${entry.version}, ${entry.name}, ${entry.fromVersion}, ${entry.toVersion},
        ${entry.upChecksum}, ${entry.downChecksum}, ${entry.upSql}, ${entry.downSql}, ${entry.clientHost},
        ${entry.durationMs}, ${entry.dbvcVersion}, ${entry.failedStatement ?? null}, ${entry.note})`;
-}
-
-/**
- * One statement that moves alembic_version and appends the history row, which is inserted only when the move touched
- * its one row; its duration is the time since the transaction began. Not awaited here, so a caller can pipeline it
- * behind the migration's own SQL: the result's count is 1 when alembic_version held `from` (check it with
- * checkMoved before COMMIT).
- */
-export function moveAndRecord(db: Queryable, schema: string, from: string | null, to: string | null, entry: HistoryEntry) {
-  return db`
-    with moved as (${moveVersion(db, schema, from, to)})
-    insert into ${schemaName(db, schema)}.dbvc_history
-      (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
-       up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)
-    select ${entry.runId}, ${entry.event}, ${entry.version}, ${entry.name}, ${entry.fromVersion}, ${entry.toVersion},
-       ${entry.upChecksum}, ${entry.downChecksum}, ${entry.upSql}, ${entry.downSql}, ${entry.clientHost},
-       (extract(epoch from clock_timestamp() - now()) * 1000)::integer, ${entry.dbvcVersion}, ${entry.failedStatement ?? null}, ${entry.note}
-    from moved`;
 }
 
 /** Throws a 'state' DbvcError unless the move touched alembic_version's one row (someone else moved the database). */

@@ -1,4 +1,5 @@
-// A Plan -> the SQL script an online run would execute, for a DBA to review and run with psql.
+// A Plan -> the SQL script an online run would execute, for a DBA to review and run with psql; and the text the
+// online run sends for each transactional step.
 import { ledgerDdl, quoteIdent, recordStep, type StepRecord } from './ledger.js';
 import { scanSql } from './lexer.js';
 import { DbvcError } from './errors.js';
@@ -103,6 +104,49 @@ function renderStep(step: Step, options: RenderOptions): string {
   }
   const setting = timeout ? [`SET LOCAL lock_timeout = ${timeout};`] : [];
   return ['BEGIN;', ...setting, renderGuard(step, options.schema), comment, `-- ${step.file}`, terminate(step.sql), ...bookkeeping, 'COMMIT;', ''].join('\n');
+}
+
+export interface OnlineStepOptions {
+  schema: string;
+  lockTimeoutMs?: number;
+  runId: string;
+  clientHost: string;
+  dbvcVersion: string;
+}
+
+/** In the error PostgreSQL raises when a step's move found alembic_version not holding the revision it starts from. */
+export const MOVED_NOTHING = 'dbvc: alembic_version did not hold the revision this step starts from';
+
+/**
+ * A transactional step as the online run sends it: BEGIN, the file, the alembic_version move with its history row,
+ * and COMMIT in one simple query, so it is sent whole or not at all, in one round trip. PostgreSQL stops at the
+ * first error and leaves the transaction aborted. The move fails (with MOVED_NOTHING in the error) unless it changed
+ * alembic_version's one row; the history row's duration is the time since BEGIN. bodyStart is where the file's
+ * text starts, in characters as PostgreSQL counts an error's position.
+ */
+export function renderStepTransaction(step: Step, options: OnlineStepOptions): { sql: string; bodyStart: number; bodyLength: number } {
+  const setting = options.lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = '${Math.round(options.lockTimeoutMs)}ms';\n`;
+  const prefix = `BEGIN;\n${setting}`;
+  const table = `${quoteIdent(options.schema)}.alembic_version`;
+  const move = step.from === null
+    ? `INSERT INTO ${table} (version_num) SELECT ${literal(step.to)} WHERE NOT EXISTS (SELECT FROM ${table}) RETURNING 1`
+    : step.to === null
+      ? `DELETE FROM ${table} WHERE version_num = ${literal(step.from)} RETURNING 1`
+      : `UPDATE ${table} SET version_num = ${literal(step.to)} WHERE version_num = ${literal(step.from)} RETURNING 1`;
+  const r = recordStep(step);
+  const values = [
+    literal(options.runId), literal(r.event), literal(r.version), literal(r.name), literal(r.fromVersion), literal(r.toVersion),
+    literal(r.upChecksum), literal(r.downChecksum), literal(r.upSql), literal(r.downSql), literal(options.clientHost),
+    '(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer', literal(options.dbvcVersion), 'NULL', 'NULL',
+  ];
+  // The CASE is cast as a whole, at run time: a cast of the literal alone could be folded, and fail, while planning.
+  const bookkeeping = `WITH moved AS (${move}),
+recorded AS (INSERT INTO ${quoteIdent(options.schema)}.dbvc_history
+    (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum, up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)
+  SELECT ${values.join(', ')} FROM moved)
+SELECT (CASE WHEN count(*) = 1 THEN '1'::text ELSE ${literal(MOVED_NOTHING)} END)::integer AS moved FROM moved;
+COMMIT;`;
+  return { sql: `${prefix}${terminate(step.sql)}\n${bookkeeping}`, bodyStart: prefix.length, bodyLength: Array.from(step.sql).length };
 }
 
 /** Aborts the transaction unless alembic_version holds exactly the revision the step starts from. */
