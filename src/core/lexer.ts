@@ -227,6 +227,26 @@ function skipBlockComment(text: string, i: number): number {
   return text.length;
 }
 
+// Text the lexer is needed for when asking whether the last statement ends with its ';': quotes, dollar quotes,
+// comments, backslashes, and BEGIN ATOMIC bodies. Without them only parentheses can hide a ';'.
+const NEEDS_LEXER = /['"$\\]|--|\/\*|atomic/i;
+
+/**
+ * Whether the text's last statement lacks its terminating ';' (false for text without a statement). Rendering asks
+ * this of every file, so plain text is answered with native string searches instead of a scan.
+ */
+export function endsOpen(text: string): boolean {
+  if (NEEDS_LEXER.test(text)) {
+    const last = scanSql(text).statements.at(-1);
+    return last !== undefined && text[last.end - 1] !== ';';
+  }
+  let depth = 0; // as the lexer counts: a ')' without its '(' is ignored
+  for (const paren of text.replace(/[^()]/g, '')) depth = paren === '(' ? depth + 1 : Math.max(0, depth - 1);
+  if (depth > 0) return !text.endsWith(';'); // an open '(': the last statement runs to the end of the text
+  const trimmed = text.trimEnd();
+  return !trimmed.endsWith(';') && /[^\s;]/.test(trimmed);
+}
+
 /** 1-based line of a string index. */
 export function lineOf(text: string, index: number): number {
   let line = 1;

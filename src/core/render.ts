@@ -1,7 +1,7 @@
 // A Plan -> the SQL script an online run would execute, for a DBA to review and run with psql; and the text the
 // online run sends for each transactional step.
 import { ledgerDdl, quoteIdent, recordStep, type StepRecord } from './ledger.js';
-import { scanSql } from './lexer.js';
+import { endsOpen } from './lexer.js';
 import { DbvcError } from './errors.js';
 import { labelAt, resolveRevision, storedId, type Migration, type Plan, type Position, type Step } from './plan.js';
 
@@ -167,10 +167,7 @@ $dbvc_guard$;`;
 /** The file as written, with a final newline and, if its last statement is unterminated, a semicolon. */
 function terminate(sql: string): string {
   const text = sql.endsWith('\n') ? sql : sql + '\n';
-  const statements = scanSql(sql).statements;
-  const last = statements[statements.length - 1];
-  const isOpen = last !== undefined && sql[last.end - 1] !== ';';
-  return isOpen ? text + ';' : text.replace(/\n$/, '');
+  return endsOpen(sql) ? text + ';' : text.replace(/\n$/, '');
 }
 
 function renderVersionWrite(step: Step, schema: string): string {

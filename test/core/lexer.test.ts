@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { lineOf, scanSql } from '../../src/core/lexer.js';
+import { endsOpen, lineOf, scanSql } from '../../src/core/lexer.js';
 
 const test = suite('core/lexer');
 
@@ -121,6 +121,26 @@ test('lineOf gives the 1-based line of an index', () => {
   assert.is(lineOf(text, 1), 1);
   assert.is(lineOf(text, 2), 2);
   assert.is(lineOf(text, 5), 3);
+});
+
+// endsOpen answers plain text without the lexer; it must agree with the lexer's statements everywhere.
+function endsOpenByScan(text: string): boolean {
+  const last = scanSql(text).statements.at(-1);
+  return last !== undefined && text[last.end - 1] !== ';';
+}
+
+test('endsOpen agrees with the lexer: fixed cases and 3000 generated texts', () => {
+  const fixed = ['', ' \n', ';', ';;\n', 'SELECT 1', 'SELECT 1;', 'SELECT 1;\n\n', 'SELECT 1; SELECT 2', 'a (b; c) d;', 'a (b; c;',
+    ') x;', '(a;)', 'SELECT 1;\u00a0', 'x\u00a0', "SELECT ';'", 'SELECT 1 -- done;', 'CREATE FUNCTION f() BEGIN ATOMIC SELECT 1;',
+    'SELECT $$;$$', 'SELECT "a;"', '/* ; */ SELECT 1', 'E\'\\\';\''];
+  for (const text of fixed) assert.is(endsOpen(text), endsOpenByScan(text), JSON.stringify(text));
+  const pieces = ['SELECT 1', ';', '(', ')', ' ', '\n', 'x', '\u00a0', 'é', '\t', ';\n'];
+  let seed = 42;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % pieces.length;
+  for (let n = 0; n < 3000; n++) {
+    const text = Array.from({ length: 1 + (n % 9) }, () => pieces[next()]).join('');
+    assert.is(endsOpen(text), endsOpenByScan(text), JSON.stringify(text));
+  }
 });
 
 test.run();
