@@ -59,6 +59,7 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     // postgres.js wait for a Describe round trip before sending it. Safe because poolers that move a session's
     // statements between server connections (transaction and statement mode) are refused below.
     prepare: true,
+    fetch_types: false, // a round trip to pg_type at every start, for array types no dbvc query returns
     connection: { application_name: applicationName },
     onnotice: (notice: postgres.Notice) => hooks.onNotice(formatNotice(notice)),
   };

@@ -220,7 +220,7 @@ export interface LockHolder {
 export async function findLockHolders(db: Db): Promise<LockHolder[]> {
   const rows = await db`
     select a.pid, a.application_name, a.state, a.xact_start,
-           array_agg(distinct l.relation::regclass::text) as relations
+           json_agg(distinct l.relation::regclass::text) as relations -- json: the connection does not fetch array types
     from pg_locks l join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'relation' and l.granted and a.pid <> pg_backend_pid() and a.xact_start is not null
       and l.database = (select oid from pg_database where datname = current_database())
