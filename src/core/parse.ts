@@ -133,9 +133,12 @@ interface Directives {
 /** Directives live in the leading comment block: `-- dbvc:no-transaction`, `-- dbvc:alembic-revision <id>`. */
 function readDirectives(path: string, text: string, problems: DbvcError[]): Directives {
   const found: Directives = { noTransaction: false };
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
+  // line by line up to the first that is not a comment (most files have no header: no need to split them all)
+  for (let i = 0, at = 0; at <= text.length; i++) {
+    const newline = text.indexOf('\n', at);
+    const end = newline === -1 ? text.length : newline;
+    const line = text.slice(at, end).trim();
+    at = end + 1;
     if (line === '') continue;
     if (!line.startsWith('--')) break;
     const match = DIRECTIVE.exec(line);
