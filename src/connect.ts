@@ -55,8 +55,8 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     connect_timeout: address.connectTimeout,
     idle_timeout: 0,
     max_lifetime: 0, // the default (30 to 60 minutes) would replace the session, and the lock with it, mid-run
-    // Named prepared statements: the bookkeeping statement runs once per migration, and an unnamed one makes
-    // postgres.js wait for a Describe round trip before sending it. Safe because poolers that move a session's
+    // Named prepared statements: postgres.js sends a parameterised statement that is not prepared with a Describe
+    // first and waits for the answer, a round trip more each time. Safe because poolers that move a session's
     // statements between server connections (transaction and statement mode) are refused below.
     prepare: true,
     fetch_types: false, // a round trip to pg_type at every start, for array types no dbvc query returns
