@@ -20,9 +20,9 @@ export interface Scan {
 const MAX_WORDS = 12;
 const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uFFFF][A-Za-z0-9_\u0080-\uFFFF]*)?\$/y;
 const UNICODE_SPACE = /\s/;
-// Runs of the commonest characters are skipped by the regular expression engine, which is native code from the
-// first call, while this module's own loop still runs in V8's interpreter when a command starts (it scans each
-// file once): spaces, and the rest of an identifier or number.
+// Runs of the commonest characters, spaces and the rest of an identifier or number, are skipped by the regular
+// expression engine (compiled to native code after its first uses), fewer turns of this module's own loop, which
+// a command runs over each file once, mostly in V8's interpreter.
 const SPACES = /\s+/y;
 const IDENT_REST = /[A-Za-z0-9_$\u0080-\uFFFF]*/y;
 
