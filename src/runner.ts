@@ -66,6 +66,7 @@ async function runInTransaction(db: Db, step: Step, context: RunContext): Promis
     if (isLockTimeout(error)) throw error; // withLockRetries decides
     const e = error as PgError;
     if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) checkMoved(0, step.from, step.to);
+    if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) throw bookkeepingFailure(error, step); // a constraint on it
     if (e.position !== undefined) {
       const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
       if (inFile < 1 || inFile > bodyLength) throw bookkeepingFailure(error, step);
@@ -206,6 +207,8 @@ interface PgError {
   hint?: string;
   where?: string;
   position?: string;
+  schema_name?: string;
+  table_name?: string;
 }
 
 // Runtime errors of these classes do not depend on timing, so replaying the file statement by statement

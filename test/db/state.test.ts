@@ -218,6 +218,19 @@ test('a migration whose own SQL moves alembic_version is rolled back whole, with
   assert.equal((await t.db`select event, version_num from dbvc_history order by id`).map((r) => `${r.event} ${r.version_num}`), ['up 0001']);
 });
 
+test('a history row the server refuses fails the step as bookkeeping, not as the file, and nothing is applied', async ({ t }) => {
+  const config = configFor(t.url, fixture('shop'));
+  await api.upgrade(config, '0001', report());
+  await t.db`alter table dbvc_history add constraint no_orders check (name <> 'add_orders')`;
+  const error = await rejection(api.upgrade(config, '0002', report()));
+  assert.is(error.code, 'sql');
+  assert.match(error.message, /0002_add_orders\.up\.sql ran, but recording it in alembic_version and dbvc_history failed: .*no_orders/);
+  assert.match(error.hint, /still at 0001/);
+  assert.equal((await t.db`select version_num from alembic_version`).map((r) => r.version_num), ['0001']);
+  const [orders] = await t.db`select to_regclass('orders') as orders`;
+  assert.is(orders.orders, null);
+});
+
 test('the lock: a second run waits, then gives up naming the holder', async ({ t }) => {
   const holder = connect(t.url);
   try {
