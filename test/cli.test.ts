@@ -1,5 +1,5 @@
 // Black-box tests of the built CLI: spawn `node dist/dbvc.cjs`, check the exit code, stdout (results) and stderr
-// (diagnostics). Build first: node_modules/.bin/tsc -p tsconfig.json.
+// (diagnostics). Build first: make build.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
