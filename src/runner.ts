@@ -52,7 +52,7 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
  */
 async function runInTransaction(db: Db, step: Step, context: RunContext): Promise<void> {
   if (context.signal?.aborted) throw interrupted(`before ${step.migration.stem}`, step.from);
-  const { sql, bodyStart, bodyLength } = renderStepTransaction(step, {
+  const { sql, bodyStart } = renderStepTransaction(step, {
     schema: context.schema, lockTimeoutMs: context.ddlLockTimeoutMs, runId: context.runId, clientHost: context.clientHost, dbvcVersion: context.dbvcVersion,
   });
   const query = db.unsafe(sql);
@@ -69,7 +69,7 @@ async function runInTransaction(db: Db, step: Step, context: RunContext): Promis
     if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) throw bookkeepingFailure(error, step); // a constraint on it
     if (e.position !== undefined) {
       const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
-      if (inFile < 1 || inFile > bodyLength) throw bookkeepingFailure(error, step);
+      if (inFile < 1 || inFile > Array.from(step.sql).length) throw bookkeepingFailure(error, step); // characters, not UTF-16 units
       e.position = String(inFile);
     }
     throw await describeFailure(db, error, step, context);

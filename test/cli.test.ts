@@ -80,6 +80,16 @@ async function removeTemps(): Promise<void> {
   await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
+/** Waits until a pg_sleep(30) of the run under test is on the server (it runs in 0002 of cli-sleep). */
+function waitForSleep(t: TestDatabase, timeoutMs: number): Promise<boolean> {
+  return waitFor(async () => {
+    const [{ n }] = await t.db`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and query like '%pg_sleep(30)%'`;
+    return n > 0;
+  }, timeoutMs);
+}
+
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -481,12 +491,7 @@ db('SIGINT while 0002 runs exits 130, rolls 0002 back and leaves no lock', async
   const running = start(['upgrade', ...on(t, 'cli-sleep')]);
   await waitFor(() => running.output().stdout.includes('up   0001_create_product'), 10_000);
   // make sure pg_sleep is on the server before pressing Ctrl-C (at most ~1.5 s)
-  await waitFor(async () => {
-    const [{ n }] = await t.db`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and query like '%pg_sleep(30)%'`;
-    return n > 0;
-  }, 1500);
+  await waitForSleep(t, 1500);
   running.child.kill('SIGINT');
   const signalled = Date.now();
   const { code, stdout, stderr } = await running.done;
@@ -518,12 +523,7 @@ db('SIGINT just after a step committed still stops promptly (exit 130) at that s
 
 db('SIGTERM is handled like Ctrl-C: rolled back, exit 130', async ({ t }) => {
   const running = start(['upgrade', ...on(t, 'cli-sleep')]);
-  await waitFor(async () => {
-    const [{ n }] = await t.db`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and query like '%pg_sleep(30)%'`;
-    return n > 0;
-  }, 10_000);
+  await waitForSleep(t, 10_000);
   running.child.kill('SIGTERM');
   const { code, stderr } = await running.done;
   assert.is(code, 130, stderr);

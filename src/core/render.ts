@@ -94,7 +94,7 @@ function renderStep(step: Step, options: RenderOptions): string {
   const verb = step.direction === 'up' ? 'upgrade' : 'downgrade';
   const timeout = options.lockTimeoutMs === undefined ? undefined : `'${Math.round(options.lockTimeoutMs)}ms'`;
   const comment = `-- Running ${verb} ${step.from ?? ''} -> ${step.to ?? ''}`;
-  const bookkeeping = [renderVersionWrite(step, options.schema), renderHistoryInsert(record, options)];
+  const bookkeeping = [`${renderMove(step, options.schema, false)};`, renderHistoryInsert(record, options)];
   if (step.noTransaction) {
     // psql sends each statement on its own, outside any transaction, as the online run does for this file
     const setting = timeout ? [`SET lock_timeout = ${timeout};`] : [];
@@ -124,15 +124,9 @@ export const MOVED_NOTHING = 'dbvc: alembic_version did not hold the revision th
  * alembic_version's one row; the history row's duration is the time since BEGIN. bodyStart is where the file's
  * text starts, in characters as PostgreSQL counts an error's position.
  */
-export function renderStepTransaction(step: Step, options: OnlineStepOptions): { sql: string; bodyStart: number; bodyLength: number } {
+export function renderStepTransaction(step: Step, options: OnlineStepOptions): { sql: string; bodyStart: number } {
   const setting = options.lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = '${Math.round(options.lockTimeoutMs)}ms';\n`;
   const prefix = `BEGIN;\n${setting}`;
-  const table = `${quoteIdent(options.schema)}.alembic_version`;
-  const move = step.from === null
-    ? `INSERT INTO ${table} (version_num) SELECT ${literal(step.to)} WHERE NOT EXISTS (SELECT FROM ${table}) RETURNING 1`
-    : step.to === null
-      ? `DELETE FROM ${table} WHERE version_num = ${literal(step.from)} RETURNING 1`
-      : `UPDATE ${table} SET version_num = ${literal(step.to)} WHERE version_num = ${literal(step.from)} RETURNING 1`;
   const r = recordStep(step);
   const values = [
     literal(options.runId), literal(r.event), literal(r.version), literal(r.name), literal(r.fromVersion), literal(r.toVersion),
@@ -140,13 +134,13 @@ export function renderStepTransaction(step: Step, options: OnlineStepOptions): {
     '(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer', literal(options.dbvcVersion), 'NULL', 'NULL',
   ];
   // The CASE is cast as a whole, at run time: a cast of the literal alone could be folded, and fail, while planning.
-  const bookkeeping = `WITH moved AS (${move}),
+  const bookkeeping = `WITH moved AS (${renderMove(step, options.schema, true)} RETURNING 1),
 recorded AS (INSERT INTO ${quoteIdent(options.schema)}.dbvc_history
     (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum, up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)
   SELECT ${values.join(', ')} FROM moved)
 SELECT (CASE WHEN count(*) = 1 THEN '1'::text ELSE ${literal(MOVED_NOTHING)} END)::integer AS moved FROM moved;
 COMMIT;`;
-  return { sql: `${prefix}${terminate(step.sql)}\n${bookkeeping}`, bodyStart: prefix.length, bodyLength: Array.from(step.sql).length };
+  return { sql: `${prefix}${terminate(step.sql)}\n${bookkeeping}`, bodyStart: prefix.length };
 }
 
 /** Aborts the transaction unless alembic_version holds exactly the revision the step starts from. */
@@ -170,11 +164,20 @@ function terminate(sql: string): string {
   return endsOpen(sql) ? text + ';' : text.replace(/\n$/, '');
 }
 
-function renderVersionWrite(step: Step, schema: string): string {
+/**
+ * The alembic_version move, as Alembic makes it: INSERT from base, UPDATE from a revision, DELETE to base. With
+ * onlyIntoEmpty the INSERT adds nothing when the table already holds a row (the online step counts what it moved;
+ * the offline script's guard has checked the table before).
+ */
+function renderMove(step: Step, schema: string, onlyIntoEmpty: boolean): string {
   const table = `${quoteIdent(schema)}.alembic_version`;
-  if (step.from === null) return `INSERT INTO ${table} (version_num) VALUES (${literal(step.to)});`;
-  if (step.to === null) return `DELETE FROM ${table} WHERE version_num = ${literal(step.from)};`;
-  return `UPDATE ${table} SET version_num = ${literal(step.to)} WHERE version_num = ${literal(step.from)};`;
+  if (step.from === null) {
+    return onlyIntoEmpty
+      ? `INSERT INTO ${table} (version_num) SELECT ${literal(step.to)} WHERE NOT EXISTS (SELECT FROM ${table})`
+      : `INSERT INTO ${table} (version_num) VALUES (${literal(step.to)})`;
+  }
+  if (step.to === null) return `DELETE FROM ${table} WHERE version_num = ${literal(step.from)}`;
+  return `UPDATE ${table} SET version_num = ${literal(step.to)} WHERE version_num = ${literal(step.from)}`;
 }
 
 function renderHistoryInsert(record: StepRecord, options: RenderOptions): string {

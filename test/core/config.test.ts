@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDatabaseUrl, resolveConfig, type Flags } from '../../src/config.js';
 import { DbvcError } from '../../src/core/errors.js';
+import { caught } from '../helpers/common.js';
 
 const test = suite('config');
 
@@ -26,15 +27,6 @@ test.after(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
 
-function caught(run: () => unknown): DbvcError {
-  try {
-    run();
-  } catch (error) {
-    assert.instance(error, DbvcError);
-    return error as DbvcError;
-  }
-  throw new assert.Assertion({ message: 'expected a DbvcError to be thrown', operator: 'throws', generated: false, expects: 'error', actual: 'nothing' });
-}
 
 /** code, message and hint of an error, after checking that no part of it shows the secret. */
 function shown(error: DbvcError, secret = SECRET) {

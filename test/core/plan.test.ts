@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checksumText } from '../../src/core/checksum.js';
 import { DbvcError } from '../../src/core/errors.js';
+import { caught } from '../helpers/common.js';
 import type { SqlFile } from '../../src/core/parse.js';
 import {
   locateDatabase,
@@ -60,15 +61,6 @@ function positionAt(migrations: Migration[], index: number): Position {
   return locateDatabase(migrations, stateAt(migrations, versions), FOLDER);
 }
 
-function caught(run: () => unknown): DbvcError {
-  try {
-    run();
-  } catch (error) {
-    assert.instance(error, DbvcError);
-    return error as DbvcError;
-  }
-  throw new assert.Assertion({ message: 'expected a DbvcError to be thrown', operator: 'throws', generated: false, expects: 'error', actual: 'nothing' });
-}
 
 const shown = (e: DbvcError) => ({ code: e.code, message: e.message, hint: e.hint });
 

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { parseDatabaseUrl } from '../../src/config.js';
 import type { Db } from '../../src/store.js';
+import { findCommand } from './common.js';
 import { ROOT } from './db.js';
 
 /** Tables, columns, types, defaults, constraints, indexes, sequences, views, functions, triggers, enums. */
@@ -52,15 +53,9 @@ export interface ScriptResult {
   via: 'psql' | 'driver';
 }
 
-let psqlPath: string | null | undefined;
-
 /** psql from PATH, or null when this machine has none (the tests then say they used the driver). */
 export function findPsql(): string | null {
-  if (psqlPath === undefined) {
-    const probe = spawnSync('psql', ['--version'], { encoding: 'utf8' });
-    psqlPath = probe.status === 0 ? 'psql' : null;
-  }
-  return psqlPath;
+  return findCommand('psql');
 }
 
 /** Runs a script as a DBA would: psql -v ON_ERROR_STOP=1 -X -f; through the driver when psql is absent. */

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { startEmbedded } from '../../src/embedded.js';
 import type { Db } from '../../src/store.js';
+import { findCommand } from './common.js';
 import { ROOT } from './db.js';
 
 const execFileAsync = promisify(execFile);
@@ -185,15 +186,9 @@ export async function makeCertificates(): Promise<{ ca: string; wrongCa: string;
 // ---------------------------------------------------------------------------------------------------------------
 // PgBouncer and a listener that never answers
 
-let pgbouncerPath: string | null | undefined;
-
 /** Debian's pgbouncer binary, or null when it is not installed (the pooler tests then say they were skipped). */
 export function findPgbouncer(): string | null {
-  if (pgbouncerPath === undefined) {
-    const probe = spawnSync('pgbouncer', ['--version'], { encoding: 'utf8' });
-    pgbouncerPath = probe.status === 0 ? 'pgbouncer' : null;
-  }
-  return pgbouncerPath;
+  return findCommand('pgbouncer');
 }
 
 export interface PoolDatabase {
