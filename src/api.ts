@@ -11,7 +11,7 @@ import { listProblems, storedId, storedIdAt, locateDatabase, type DatabaseState,
 import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
-import { runPlan } from './runner.js';
+import { runPlan, type NoticeRoute } from './runner.js';
 import { acquireLock, ensureTables, schemaName, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
 
 export { resolveConfig } from './config.js';
@@ -61,7 +61,7 @@ export async function downgrade(config: Config, target: string, options: MoveOpt
 
 async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db) => {
+  return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db, notices) => {
     const state = await readState(db, config.schema, direction === 'down');
     const position = locateDatabase(migrations, state, config.migrationsLabel);
     if (position.isLost) refuseProblems(position.problems);
@@ -75,7 +75,7 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     refuseSingleTransaction(plan, options);
     await adoptUnrecorded(db, config, migrations, position, state, options.report); // once nothing refused the run
     if (plan.steps.length > 0) await ensureTables(db, config.schema); // also adds columns a newer dbvc needs
-    const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction };
+    const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction, notices };
     const hooks = { onStepStart: options.report.stepStart, onStepDone: options.report.stepDone, onRetry: options.report.retry };
     const done = await runPlan(db, plan, { ...context, ...hooks });
     return { from: plan.from, to: plan.to, isHead: plan.toIndex === migrations.length - 1, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };
@@ -335,22 +335,23 @@ function baseEntry(context: ReturnType<typeof runContext>, event: HistoryEntry['
   };
 }
 
-async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection) => Promise<T>): Promise<T> {
+async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection, notices: NoticeRoute) => Promise<T>): Promise<T> {
   const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
-  const connection = await openConnection(config, { onNotice: options.report.notice, onInfo: options.report.info }, application);
+  const notices: NoticeRoute = { show: options.report.notice };
+  const connection = await openConnection(config, { onNotice: (message) => (notices.intercept ?? notices.show)(message), onInfo: options.report.info }, application);
   options.report.info(`target ${config.db}: ${connection.server} (URL from ${config.urlSource}), schema ${config.schema}`);
   try {
-    return await work(connection.db, connection);
+    return await work(connection.db, connection, notices);
   } finally {
     await connection.close();
   }
 }
 
-async function withLockedSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db) => Promise<T>): Promise<T> {
-  return withSession(config, options, application, async (db) => {
+async function withLockedSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, notices: NoticeRoute) => Promise<T>): Promise<T> {
+  return withSession(config, options, application, async (db, _connection, notices) => {
     await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal);
     try {
-      return await work(db);
+      return await work(db, notices);
     } finally {
       await releaseLock(db, config.schema);
     }

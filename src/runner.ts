@@ -5,7 +5,7 @@ import { recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
 import { MOVED_NOTHING, renderStepTransaction } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
-import { checkMoved, findLockHolders, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
+import { findLockHolders, notMovedError, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
 export interface RunContext {
   schema: string;
@@ -16,12 +16,23 @@ export interface RunContext {
   singleTransaction?: boolean;
   ddlLockTimeoutMs?: number; // lock_timeout for each migration; undefined leaves the server's setting
   ddlLockRetries?: number; // retries after a lock timeout (55P03), with a growing pause
+  notices?: NoticeRoute;
   onStepStart?(step: Step): void;
   onStepDone?(step: Step, ms: number): void;
   onRetry?(step: Step, attempt: number, pauseMs: number): void;
 }
 
+/** Where the session's server notices go: shown at once, or to `intercept` while the runner sets it. */
+export interface NoticeRoute {
+  show(message: string): void;
+  intercept?: (message: string) => void;
+}
+
 const LOCK_NOT_AVAILABLE = '55P03';
+// Steps on the wire at once: the next one travels, and dbvc prepares the one after, while the server runs this one.
+// No more than 2: postgres.js (3.4.9, connection.js ReadyForQuery) mismatches answers when two queries waiting behind
+// the running one are both cancelled, and 2 already hides dbvc's own work (issue 6: W1 went from 1.7x to 1.06x psql).
+const PIPELINE_DEPTH = 2;
 
 /**
  * Runs the steps in order, each in its own transaction (or all in one with singleTransaction). A failing step is
@@ -31,53 +42,124 @@ const LOCK_NOT_AVAILABLE = '55P03';
 export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<Step[]> {
   if (context.singleTransaction) return runAsOneTransaction(db, plan, context);
   const done: Step[] = [];
-  for (const step of plan.steps) {
+  const steps = plan.steps;
+  for (let index = 0; index < steps.length;) {
+    if (!steps[index].noTransaction) {
+      let end = index + 1;
+      while (end < steps.length && !steps[end].noTransaction) end++;
+      await runInTransactions(db, steps.slice(index, end), context, done);
+      index = end;
+      continue;
+    }
+    const step = steps[index++];
     if (context.signal?.aborted) throw interrupted(`before ${step.migration.stem}`, step.from);
     context.onStepStart?.(step);
     const started = performance.now();
-    if (step.noTransaction) await runBare(db, step, context, started);
-    else await withLockRetries(step, context, () => runInTransaction(db, step, context)).catch(async (error) => {
-      throw error instanceof DbvcError ? error : await describeFailure(db, error, step, context);
-    });
+    await runBare(db, step, context, started);
     done.push(step);
     context.onStepDone?.(step, performance.now() - started);
   }
   return done;
 }
 
+/** A step on the wire: its one query, settled or not, and the notices it raised before its line was shown. */
+interface Sent {
+  step: Step;
+  query: ReturnType<Db['unsafe']>;
+  bodyStart: number;
+  outcome: Promise<{ error?: unknown }>;
+  isSettled: boolean;
+  held: string[];
+}
+
 /**
- * One simple query per step (see renderStepTransaction): BEGIN, the file, the move with its history row, COMMIT.
- * Being one query matters for Ctrl-C: postgres.js cancels a query it has not sent yet by dropping it from its queue,
- * so with several queries per step a dropped file could have left the bookkeeping to commit without it.
+ * Steps that each run as one transaction, PIPELINE_DEPTH of them sent at a time, reported one by one in order.
+ * Sending step k+1 before step k's answer is safe: when k fails its transaction stays aborted, so k+1 fails at its
+ * BEGIN and runs nothing; and where k's COMMIT itself failed, k+1's alembic_version move finds k's start revision,
+ * not k's end, and aborts k+1 (MOVED_NOTHING). Either way nothing behind a failed step commits.
  */
-async function runInTransaction(db: Db, step: Step, context: RunContext): Promise<void> {
-  if (context.signal?.aborted) throw interrupted(`before ${step.migration.stem}`, step.from);
+async function runInTransactions(db: Db, steps: Step[], context: RunContext, done: Step[]): Promise<void> {
+  const wire: Sent[] = [];
+  let shown: Step | undefined; // the step whose line is out; its notices show at once, later steps' are held
+  const cancelSent = () => wire.filter((s) => !s.isSettled).forEach((s) => s.query.cancel());
+  context.signal?.addEventListener('abort', cancelSent, { once: true });
+  const notices = context.notices;
+  if (notices) notices.intercept = (message) => holdNotice(wire, shown, message, notices);
+  let next = 0;
+  let tried = 0; // lock-timeout retries of the first step on the wire
+  try {
+    while (next < steps.length || wire.length > 0) {
+      while (wire.length < PIPELINE_DEPTH && next < steps.length && !context.signal?.aborted) wire.push(sendStep(db, steps[next++], context));
+      const head = wire[0];
+      if (!head) throw interrupted(`before ${steps[next].migration.stem}`, steps[next].from);
+      if (head.step !== shown) {
+        shown = head.step;
+        context.onStepStart?.(head.step);
+        head.held.splice(0).forEach((message) => notices?.show(message));
+      }
+      const started = performance.now();
+      const outcome = await head.outcome;
+      if (!('error' in outcome)) {
+        wire.shift();
+        tried = 0;
+        done.push(head.step);
+        context.onStepDone?.(head.step, performance.now() - started);
+        continue;
+      }
+      await Promise.all(wire.map((s) => s.outcome)); // failed or aborted: see above
+      wire.length = 0;
+      await endFailedTransaction(db);
+      const error = outcome.error;
+      if (!isLockTimeout(error) || tried >= (context.ddlLockRetries ?? 0) || context.signal?.aborted) throw await stepFailure(db, error, head, context);
+      const pause = retryPause(tried++);
+      context.onRetry?.(head.step, tried, pause);
+      await sleep(pause, context.signal);
+      next = steps.indexOf(head.step);
+    }
+  } finally {
+    context.signal?.removeEventListener('abort', cancelSent);
+    if (notices) notices.intercept = undefined;
+  }
+}
+
+/** Sends one step's query without waiting for it (see renderStepTransaction). */
+function sendStep(db: Db, step: Step, context: RunContext): Sent {
   const { sql, bodyStart } = renderStepTransaction(step, {
     schema: context.schema, lockTimeoutMs: context.ddlLockTimeoutMs, runId: context.runId, clientHost: context.clientHost, dbvcVersion: context.dbvcVersion,
   });
   const query = db.unsafe(sql);
-  const cancel = () => query.cancel();
-  context.signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    await query;
-  } catch (error) {
-    await endFailedTransaction(db);
-    if (context.signal?.aborted) throw interrupted(`while running ${step.file}; it was rolled back`, step.from);
-    if (isLockTimeout(error)) throw error; // withLockRetries decides
-    const e = error as PgError;
-    if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) checkMoved(0, step.from, step.to);
-    if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) throw bookkeepingFailure(error, step); // a constraint on it
-    if (e.position !== undefined) {
-      const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
-      if (inFile < 1 || inFile > Array.from(step.sql).length) throw bookkeepingFailure(error, step); // characters, not UTF-16 units
-      e.position = String(inFile);
-    }
-    throw await describeFailure(db, error, step, context);
-  } finally {
-    context.signal?.removeEventListener('abort', cancel);
-  }
+  const sent: Sent = { step, query, bodyStart, outcome: Promise.resolve({}), isSettled: false, held: [] };
+  sent.outcome = query.execute().then(
+    () => { sent.isSettled = true; return {}; },
+    (error: unknown) => { sent.isSettled = true; return { error }; },
+  );
+  return sent;
 }
 
+/**
+ * A notice belongs to the query the server is answering, which postgres.js marks `active` (postgres 3.4.9,
+ * src/query.js) from the moment the previous query's answer ended. A step whose line is not out yet keeps it until it is.
+ */
+function holdNotice(wire: Sent[], shown: Step | undefined, message: string, notices: NoticeRoute): void {
+  const owner = wire.find((s) => (s.query as unknown as { active?: boolean }).active === true);
+  if (owner && owner.step !== shown) owner.held.push(message);
+  else notices.show(message);
+}
+
+/** The error a failed step stops the run with; its transaction has been ended. */
+async function stepFailure(db: Db, error: unknown, sent: Sent, context: RunContext): Promise<DbvcError> {
+  const { step, bodyStart } = sent;
+  if (context.signal?.aborted) return interrupted(`while running ${step.file}; it was rolled back`, step.from);
+  const e = error as PgError;
+  if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) return notMovedError(step.from, step.to);
+  if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) return bookkeepingFailure(error, step); // a constraint on it
+  if (e.position !== undefined) {
+    const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
+    if (inFile < 1 || inFile > Array.from(step.sql).length) return bookkeepingFailure(error, step); // characters, not UTF-16 units
+    e.position = String(inFile);
+  }
+  return describeFailure(db, error, step, context);
+}
 /**
  * After a failed step its transaction is still open (aborted) unless COMMIT itself failed or nothing was sent. A probe
  * tells which, so ROLLBACK is sent only when needed (otherwise PostgreSQL warns there is no transaction in progress).
@@ -180,11 +262,16 @@ async function withLockRetries<T>(step: Step, context: RunContext, attempt: () =
       return await attempt();
     } catch (error) {
       if (!isLockTimeout(error) || tried >= retries || context.signal?.aborted) throw error;
-      const pause = Math.min(1000 * 2 ** tried, 30_000);
+      const pause = retryPause(tried);
       context.onRetry?.(step, tried + 1, pause);
       await sleep(pause, context.signal);
     }
   }
+}
+
+/** 1 s, 2 s, 4 s, ... at most 30 s. */
+function retryPause(tried: number): number {
+  return Math.min(1000 * 2 ** tried, 30_000);
 }
 
 function isLockTimeout(error: unknown): boolean {

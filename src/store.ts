@@ -121,8 +121,11 @@ export async function recordEvent(tx: Queryable, schema: string, entry: HistoryE
 
 /** Throws a 'state' DbvcError unless the move touched alembic_version's one row (someone else moved the database). */
 export function checkMoved(count: number, from: string | null, to: string | null): void {
-  if (count === 1) return;
-  throw new DbvcError('state', `alembic_version did not hold ${from ?? 'base'} when moving it to ${to ?? 'base'}: something else changed it`, {
+  if (count !== 1) throw notMovedError(from, to);
+}
+
+export function notMovedError(from: string | null, to: string | null): DbvcError {
+  return new DbvcError('state', `alembic_version did not hold ${from ?? 'base'} when moving it to ${to ?? 'base'}: something else changed it`, {
     hint: 'run dbvc status to see where the database stands now',
   });
 }
