@@ -3,7 +3,7 @@
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
-import { MOVED_NOTHING, renderStepTransaction } from './core/render.js';
+import { isPreparedMove, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepTransaction } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
 import { findLockHolders, notMovedError, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
@@ -43,11 +43,13 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
   if (context.singleTransaction) return runAsOneTransaction(db, plan, context);
   const done: Step[] = [];
   const steps = plan.steps;
+  const isRecordPrepared = steps.some((s) => !s.noTransaction && isPreparedMove(s));
+  if (isRecordPrepared) await db.unsafe(renderPrepareRecord(context.schema));
   for (let index = 0; index < steps.length;) {
     if (!steps[index].noTransaction) {
       let end = index + 1;
       while (end < steps.length && !steps[end].noTransaction) end++;
-      await runInTransactions(db, steps.slice(index, end), context, done);
+      await runInTransactions(db, steps.slice(index, end), { ...context, isRecordPrepared }, done);
       index = end;
       continue;
     }
@@ -59,6 +61,7 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
     done.push(step);
     context.onStepDone?.(step, performance.now() - started);
   }
+  if (isRecordPrepared) await db.unsafe(`DEALLOCATE ${RECORD_STEP}`); // the session is fine; after a failure it ends
   return done;
 }
 
@@ -78,7 +81,7 @@ interface Sent {
  * BEGIN and runs nothing; and where k's COMMIT itself failed, k+1's alembic_version move finds k's start revision,
  * not k's end, and aborts k+1 (MOVED_NOTHING). Either way nothing behind a failed step commits.
  */
-async function runInTransactions(db: Db, steps: Step[], context: RunContext, done: Step[]): Promise<void> {
+async function runInTransactions(db: Db, steps: Step[], context: RunContext & { isRecordPrepared: boolean }, done: Step[]): Promise<void> {
   const wire: Sent[] = [];
   let shown: Step | undefined; // the step whose line is out; its notices show at once, later steps' are held
   const cancelSent = () => wire.filter((s) => !s.isSettled).forEach((s) => s.query.cancel());
@@ -123,9 +126,10 @@ async function runInTransactions(db: Db, steps: Step[], context: RunContext, don
 }
 
 /** Sends one step's query without waiting for it (see renderStepTransaction). */
-function sendStep(db: Db, step: Step, context: RunContext): Sent {
+function sendStep(db: Db, step: Step, context: RunContext & { isRecordPrepared: boolean }): Sent {
   const { sql, bodyStart } = renderStepTransaction(step, {
     schema: context.schema, lockTimeoutMs: context.ddlLockTimeoutMs, runId: context.runId, clientHost: context.clientHost, dbvcVersion: context.dbvcVersion,
+    isRecordPrepared: context.isRecordPrepared,
   });
   const query = db.unsafe(sql);
   const sent: Sent = { step, query, bodyStart, outcome: Promise.resolve({}), isSettled: false, held: [] };
@@ -153,6 +157,9 @@ async function stepFailure(db: Db, error: unknown, sent: Sent, context: RunConte
   const e = error as PgError;
   if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) return notMovedError(step.from, step.to);
   if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) return bookkeepingFailure(error, step); // a constraint on it
+  if (e.code === '26000' && e.message?.includes(RECORD_STEP)) {
+    return bookkeepingFailure(error, step, `the file dropped dbvc's prepared statement ${RECORD_STEP} (DEALLOCATE ALL?): take that out of the file; `);
+  }
   if (e.position !== undefined) {
     const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
     if (inFile < 1 || inFile > Array.from(step.sql).length) return bookkeepingFailure(error, step); // characters, not UTF-16 units
@@ -332,12 +339,12 @@ export async function describeFailure(db: Db, error: unknown, step: Step, contex
 }
 
 /** The migration ran, but recording it failed (25P02 means the migration itself failed first). */
-function bookkeepingFailure(error: unknown, step: Step): DbvcError {
+function bookkeepingFailure(error: unknown, step: Step, cause = ''): DbvcError {
   const e = error as PgError;
   return new DbvcError('sql', `${step.file} ran, but recording it in alembic_version and dbvc_history failed: ${e.message}`, {
     file: step.file,
     lines: e.code ? [`SQLSTATE ${e.code}`] : [],
-    hint: `both were rolled back together, so the database is still at ${step.from ?? 'base'}; check the bookkeeping tables (dbvc status)`,
+    hint: `${cause}both were rolled back together, so the database is still at ${step.from ?? 'base'}${cause ? '' : '; check the bookkeeping tables (dbvc status)'}`,
     cause: error,
   });
 }

@@ -101,4 +101,18 @@ test('a migration failing at run time is the one reported, not the one sent behi
   assert.is(await versionOf(t), '0004');
 });
 
+test('a migration that drops the prepared bookkeeping statement is rolled back and told to stop doing that', async ({ t, dir }) => {
+  await writePair(dir, 1, 'CREATE TABLE a (id int);\n');
+  await writePair(dir, 2, 'CREATE TABLE b (id int);\nDEALLOCATE ALL;\n');
+  const { events, report } = recordEvents();
+  const error = await rejection(api.upgrade(configFor(t.url, dir), undefined, { report }));
+  assert.is(error.code, 'sql');
+  assert.is(error.message, `${dir}/0002_m2.up.sql ran, but recording it in alembic_version and dbvc_history failed: prepared statement "dbvc_record_step" does not exist`);
+  assert.is(error.hint, "the file dropped dbvc's prepared statement dbvc_record_step (DEALLOCATE ALL?): take that out of the file; both were rolled back together, so the database is still at 0001");
+  assert.equal(events, ['start 0001', 'done 0001', 'start 0002']);
+  assert.is(await versionOf(t), '0001');
+  const [{ exists }] = await t.db`select to_regclass('b') is not null as exists`;
+  assert.is(exists, false);
+});
+
 test.run();
