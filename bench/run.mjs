@@ -67,6 +67,11 @@ function createRunners(scratch, psql) {
     return sample;
   };
   const node = () => measure(process.execPath, ['-e', '0'], { env, cwd: ROOT, scratch });
+  const connect = async (url) => {
+    const sample = await measure(process.execPath, [join(ROOT, 'bench/connect-floor.cjs'), url], { env, cwd: ROOT, scratch });
+    if (sample.code !== 0) sample.error = `connect-floor.cjs exited ${sample.code}: ${sample.stderr.trim().split('\n').pop()}`;
+    return sample;
+  };
   const psqlRun = async (url, args) => {
     const sample = await measure(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, ...args], { env, cwd: ROOT, scratch });
     if (sample.code !== 0) {
@@ -75,7 +80,7 @@ function createRunners(scratch, psql) {
     }
     return sample;
   };
-  return { dbvc, node, psql: psqlRun };
+  return { dbvc, node, connect, psql: psqlRun };
 }
 
 // Alternating who goes first cancels the drift of the machine's speed between the two (shared/FACTS.md).
@@ -130,13 +135,11 @@ async function benchSize(ctx, n) {
     recordPair(ctx, 'W1', n, 'psqlOneTx', w1, oneTx, false);
     await server.drop(oneTxDb);
     for (let r = 0; r < repeat; r++) {
-      if (wantsMore(ctx, 'W2', n)) {
-        const [w2, node2] = await inTurn(r, () => run.dbvc(['status', ...dbArgs(dbvcDb)]), () => run.node());
-        recordPair(ctx, 'W2', n, 'node', w2, node2);
-      }
-      if (wantsMore(ctx, 'W2b', n)) {
-        const [w2b, node2b] = await inTurn(r, () => run.dbvc(['upgrade', ...dbArgs(dbvcDb)]), () => run.node());
-        recordPair(ctx, 'W2b', n, 'node', w2b, node2b);
+      for (const [id, command] of [['W2', 'status'], ['W2b', 'upgrade']]) {
+        if (!wantsMore(ctx, id, n)) continue;
+        const [tool, node, connect] = await inTurn(r, () => run.dbvc([command, ...dbArgs(dbvcDb)]), () => run.node(), () => run.connect(server.urlFor(dbvcDb)));
+        recordPair(ctx, id, n, 'node', tool, node);
+        recordPair(ctx, id, n, 'nodeConnect', tool, connect, false);
       }
     }
     await expectVersion(ctx, dbvcDb, work.head);

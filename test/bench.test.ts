@@ -20,6 +20,7 @@ const ROWS = [
   '| floor: psql `BEGIN; \\i up; COMMIT;` per file | 10 |',
   '| floor: `psql -1 -f` all ups | 10 |',
   '| floor: psql `BEGIN; \\i down; COMMIT;` per file | 10 |',
+  '| floor: Node.js + postgres.js, connect and `select 1` | 10 |',
 ];
 
 function runBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -49,11 +50,13 @@ test('bench --quick runs every workload against its floor and writes the table a
     assert.is(code, 0, `bench/run.mjs --quick exited ${code}:\n${stderr}`);
     for (const row of ROWS) assert.ok(stdout.includes(row), `no row starting ${row} in:\n${stdout}`);
     assert.ok(stdout.includes('| W1 `upgrade`, empty database: same runs, vs one transaction | 10 |'));
+    assert.ok(stdout.includes('| W2 `status`, all applied: same runs, vs a Node.js connect | 10 |'));
+    assert.ok(stdout.includes('| W2b `upgrade` at head: same runs, vs a Node.js connect | 10 |'));
     assert.ok(stdout.includes('## Targets (issue 6)'));
     assert.is(await readFile(join(out, 'latest.md'), 'utf8'), stdout);
     const json = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8'));
     assert.equal(json.rows.map((r: { id: string; n: number | null }) => `${r.id}@${r.n}`),
-      ['W5@null', 'W1@10', 'W1@10', 'W2@10', 'W2b@10', 'W3@10', 'W4@10']);
+      ['W5@null', 'W1@10', 'W1@10', 'W2@10', 'W2@10', 'W2b@10', 'W2b@10', 'W3@10', 'W4@10']);
     for (const row of json.rows) assert.ok(row.runs >= 1 && row.medianMs > 0, `${row.id}: no samples`);
     assert.is(json.node, process.version);
   } finally {
