@@ -167,6 +167,7 @@ async function stepFailure(db: Db, error: unknown, sent: Sent, context: RunConte
   }
   return describeFailure(db, error, step, context);
 }
+
 /**
  * After a failed step its transaction is still open (aborted) unless COMMIT itself failed or nothing was sent. A probe
  * tells which, so ROLLBACK is sent only when needed (otherwise PostgreSQL warns there is no transaction in progress).
