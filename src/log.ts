@@ -24,9 +24,23 @@ export interface LogOptions {
 export function createLog(options: LogOptions): Log {
   const c = pc.createColors(options.color);
   const scrub = (text: string) => redact(text, options.secrets);
-  const out = (line: string): void => void options.stdout.write(scrub(line) + '\n');
-  const err = (line: string): void => void options.stderr.write(scrub(line) + '\n');
   const isLive = options.stdout.isTTY === true;
+  // On a terminal a step's line is written when it starts and finished with its time; anything printed in between
+  // (a server notice, an error) first ends that line, and the step's line is then written again when it is done.
+  let isLineOpen = false;
+  const endOpenLine = () => {
+    if (!isLineOpen) return;
+    options.stdout.write('\n');
+    isLineOpen = false;
+  };
+  const out = (line: string): void => {
+    endOpenLine();
+    options.stdout.write(scrub(line) + '\n');
+  };
+  const err = (line: string): void => {
+    endOpenLine();
+    options.stderr.write(scrub(line) + '\n');
+  };
   return {
     colors: c,
     addSecret: (secret) => options.secrets.push(secret, encodeURIComponent(secret)),
@@ -36,11 +50,16 @@ export function createLog(options: LogOptions): Log {
     info: (line) => err(c.dim(line)),
     notice: (message) => err(`${c.cyan('server')} ${message}`),
     stepStart(step: Step) {
-      if (isLive) options.stdout.write(scrub(stepLine(step, c)));
+      if (!isLive) return;
+      endOpenLine();
+      options.stdout.write(scrub(stepLine(step, c)));
+      isLineOpen = true;
     },
     stepDone(step: Step, ms: number) {
       const time = c.dim(`(${formatMs(ms)})`);
-      out(isLive ? ` ${time}` : `${stepLine(step, c)} ${time}`);
+      if (!isLineOpen) return out(`${stepLine(step, c)} ${time}`);
+      options.stdout.write(` ${time}\n`);
+      isLineOpen = false;
     },
     retry(step: Step, attempt: number, pauseMs: number) {
       err(`${c.yellow('lock timeout')} in ${step.file}; retrying in ${formatMs(pauseMs)} (retry ${attempt})`);
