@@ -1,5 +1,6 @@
 // Carries out a Plan on one connection: each step's SQL, version move and history row in one transaction,
 // or statement by statement for -- dbvc:no-transaction files, with failures pinned to file:line.
+import { setTimeout as delay } from 'node:timers/promises';
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
@@ -116,7 +117,7 @@ async function runInTransactions(db: Db, steps: Step[], context: RunContext & { 
       if (!isLockTimeout(error) || tried >= (context.ddlLockRetries ?? 0) || context.signal?.aborted) throw await stepFailure(db, error, head, context);
       const pause = retryPause(tried++);
       context.onRetry?.(head.step, tried, pause);
-      await sleep(pause, context.signal);
+      await delay(pause, undefined, { signal: context.signal }).catch(() => undefined); // an abort ends the pause
       next = steps.indexOf(head.step);
     }
   } finally {
@@ -272,7 +273,7 @@ async function withLockRetries<T>(step: Step, context: RunContext, attempt: () =
       if (!isLockTimeout(error) || tried >= retries || context.signal?.aborted) throw error;
       const pause = retryPause(tried);
       context.onRetry?.(step, tried + 1, pause);
-      await sleep(pause, context.signal);
+      await delay(pause, undefined, { signal: context.signal }).catch(() => undefined); // an abort ends the pause
     }
   }
 }
@@ -401,9 +402,3 @@ async function describeLockWait(db: Db, context: RunContext): Promise<string[]> 
   return [waited, ...holders.map((h) => `lock held by pid ${h.pid} (${h.application || '?'}, ${h.state}, transaction open since ${h.since.toISOString()}) on ${h.relations.join(', ')}`)];
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); done(); }, { once: true });
-  });
-}

@@ -1,6 +1,7 @@
 // Every bookkeeping query: alembic_version, dbvc_history and the migration lock. The SQL of an online step's
 // transaction, bookkeeping included, is rendered with the offline script's by core/render.ts.
 import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql, TransactionSql } from 'postgres';
 import { DbvcError } from './core/errors.js';
 import { ledgerDdl, quoteIdent } from './core/ledger.js';
@@ -171,7 +172,7 @@ export async function acquireLock(db: Db, schema: string, timeoutMs: number, sig
     if (locked) return;
     if (signal?.aborted) throw new DbvcError('interrupted', 'interrupted while waiting for the migration lock; nothing was run');
     if (Date.now() >= deadline) throw await lockTimeoutError(db, key, schema, timeoutMs);
-    await sleep(Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())), signal);
+    await delay(Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal }).catch(() => undefined); // an abort ends the wait
   }
 }
 
@@ -195,20 +196,9 @@ export async function releaseLock(db: Db, schema: string): Promise<void> {
   await db`select pg_advisory_unlock(${LOCK_CLASS}, ${lockKey(schema)})`.catch(() => undefined);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); done(); }, { once: true });
-  });
-}
-
-
-/**
- * Sets lock_timeout for the transaction (`local`) or the session. The query is sent at once (not when awaited),
- * so it keeps its place in a pipeline: an awaited postgres.js query is only sent a microtask later.
- */
-export function setLockTimeout(db: Queryable, ms: number, local: boolean): Promise<unknown> {
-  return db`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, ${local})`.execute();
+/** Sets lock_timeout for the transaction (`local`) or the session. */
+export async function setLockTimeout(db: Queryable, ms: number, local: boolean): Promise<void> {
+  await db`select set_config('lock_timeout', ${`${Math.round(ms)}ms`}, ${local})`;
 }
 
 export interface LockHolder {
