@@ -4,20 +4,21 @@ import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
-import type { Connection } from './connect.js';
 import { VERSION } from './version.js';
 import { DbvcError } from './core/errors.js';
 import { listProblems, storedId, storedIdAt, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
 import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
-import { runPlan, type NoticeRoute } from './runner.js';
-import { acquireLock, ensureTables, schemaName, readHistory, readState, recordEvent, releaseLock, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
+import { runPlan } from './runner.js';
+import { withLockedSession, withSession } from './session.js';
+import { ensureTables, schemaName, readHistory, readState, recordEvent, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
 
 export { resolveConfig } from './config.js';
 export { DbvcError, EXIT_CODES } from './core/errors.js';
 
 export { VERSION } from './version.js';
+export { renumber, type Renumbered } from './authoring/renumber.js';
 
 export interface Reporter {
   info(line: string): void;
@@ -36,6 +37,7 @@ export interface MoveOptions extends RunOptions {
   singleTransaction?: boolean; // the whole plan in one transaction: all or nothing
   resume?: boolean; // continue a no-transaction migration that stopped part-way, from its failed statement
   restart?: boolean; // run such a migration again from its first statement (its effects were undone by hand)
+  allowOutOfOrder?: boolean; // upgrade: also apply files below the current revision that never ran, recorded as such
 }
 
 export interface RunResult {
@@ -66,11 +68,12 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     const position = locateDatabase(migrations, state, config.migrationsLabel);
     if (position.isLost) refuseProblems(position.problems);
     const targetIndex = resolveRevision(target, migrations, position.index);
+    const isOutOfOrderAllowed = direction === 'up' && Boolean(options.allowOutOfOrder);
     let plan = direction === 'up'
-      ? planUpgrade(migrations, position, targetIndex)
+      ? planUpgrade(migrations, position, targetIndex, isOutOfOrderAllowed)
       : planDowngrade(migrations, position, targetIndex, state.recorded);
     const resolved = options.resume || options.restart ? findResolvedFailure(plan, position, direction) : undefined;
-    refuseProblems(listProblems(position, migrations, resolved));
+    refuseProblems(listProblems(position, migrations, resolved, isOutOfOrderAllowed));
     if (resolved && options.resume) plan = { ...plan, steps: [resumeStep(plan.steps[0], resolved, splitStatements), ...plan.steps.slice(1)] };
     refuseSingleTransaction(plan, options);
     await adoptUnrecorded(db, config, migrations, position, state, options.report); // once nothing refused the run
@@ -98,6 +101,7 @@ function refuseProblems(problems: DbvcError[]): void {
  * Runs once; says so once. Never re-runs anything.
  */
 async function adoptUnrecorded(db: Db, config: Config, migrations: Migration[], position: Position, state: DatabaseState & { hasTables: boolean }, report: Reporter): Promise<void> {
+  if (state.isMovedByDbvc) return; // an unrecorded file there is out of order, never adopted (listProblems)
   const applied = migrations.slice(0, position.index + 1);
   const unrecorded = applied.filter((m) => !state.recorded.has(m.version));
   if (unrecorded.length === 0) return;
@@ -161,7 +165,8 @@ export async function renderOffline(config: Config, direction: 'up' | 'down', ra
   const { fromIndex, toIndex } = resolveRange(range, migrations, direction);
   const position = offlinePosition(migrations, fromIndex);
   const plan = direction === 'up' ? planUpgrade(migrations, position, toIndex) : planDowngrade(migrations, position, toIndex, new Map());
-  const files = renderFiles(plan, { target: config.db, folder: config.migrationsLabel, schema: config.schema, dbvcVersion: VERSION, lockTimeoutMs: config.ddlLockTimeoutMs });
+  const files = renderFiles(plan, { target: config.db, folder: config.migrationsLabel, schema: config.schema, dbvcVersion: VERSION, lockTimeoutMs: config.ddlLockTimeoutMs,
+    applied: migrations.slice(0, fromIndex + 1).map((m) => m.version) });
   return { from: plan.from, to: plan.to, steps: plan.steps.length, files };
 }
 
@@ -205,7 +210,7 @@ export async function status(config: Config, options: RunOptions): Promise<Statu
       current: position.current,
       currentStem: isKnown && position.index >= 0 ? migrations[position.index].stem : null,
       head: migrations.length > 0 ? migrations[migrations.length - 1].version : null,
-      applied: isKnown ? position.index + 1 : 0,
+      applied: isKnown ? position.index + 1 - position.outOfOrder.length : 0,
       pending: pending.map((m) => ({ version: m.version, name: m.name, file: m.up.path })),
       problems: listProblems(position, migrations).map((p) => ({ code: p.code, message: p.message, hint: p.hint, lines: p.lines })),
     };
@@ -333,27 +338,4 @@ function baseEntry(context: ReturnType<typeof runContext>, event: HistoryEntry['
     upChecksum: m.up.checksum, downChecksum: m.down?.checksum ?? null, upSql: m.up.text, downSql: m.down?.text ?? null,
     clientHost: context.clientHost, durationMs: null, dbvcVersion: context.dbvcVersion, note: null,
   };
-}
-
-async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection, notices: NoticeRoute) => Promise<T>): Promise<T> {
-  const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
-  const notices: NoticeRoute = { show: options.report.notice };
-  const connection = await openConnection(config, { onNotice: (message) => (notices.intercept ?? notices.show)(message), onInfo: options.report.info }, application);
-  options.report.info(`target ${config.db}: ${connection.server} (URL from ${config.urlSource}), schema ${config.schema}`);
-  try {
-    return await work(connection.db, connection, notices);
-  } finally {
-    await connection.close();
-  }
-}
-
-async function withLockedSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, notices: NoticeRoute) => Promise<T>): Promise<T> {
-  return withSession(config, options, application, async (db, _connection, notices) => {
-    await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal);
-    try {
-      return await work(db, notices);
-    } finally {
-      await releaseLock(db, config.schema);
-    }
-  });
 }

@@ -18,6 +18,7 @@ interface Options extends Flags {
   out?: string;
   resume?: boolean;
   restart?: boolean;
+  'allow-out-of-order'?: boolean;
   'single-transaction'?: boolean;
   'ddl-lock-timeout'?: string;
   'ddl-lock-retries'?: string | number;
@@ -51,6 +52,7 @@ prog.command('upgrade [revision]')
   .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
 addMoveOptions();
+prog.option('--allow-out-of-order', 'Also apply files below the current revision that never ran (recorded as out of order); dbvc renumber is the other way out');
 
 prog.command('downgrade <revision>')
   .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N. With --sql, REVISION is a range FROM:TO rendered as a script, without connecting')
@@ -130,6 +132,16 @@ prog.command('revision <name>')
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
 
+prog.command('renumber <revision>')
+  .describe('Rename a migration that never ran (one out of order) to the next free number; refuses when the target database knows either number')
+  .example('renumber 0005 --db aiven')
+  .action(command(async (log, o, signal, rev) => {
+    const api = await loadApi();
+    const result = await api.renumber(await configure(log, o), rev, { report: log, signal });
+    for (const f of result.files) log.result(`renamed ${f.was} -> ${f.now}`);
+    log.info(`${result.from} is now ${result.to}; dbvc upgrade applies it after the current head`);
+  }));
+
 prog.command('import-alembic <upgrade> [downgrade]')
   .describe('Turn an Alembic history into SQL pairs: give the scripts that `alembic upgrade base:head --sql` and `alembic downgrade head:base --sql` print (files, or - for standard input). Redirect them with 2>&1 to name the files after the revision messages')
   .example('import-alembic up.sql down.sql --db aiven')
@@ -148,7 +160,8 @@ async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' |
   if (o.resume && o.restart) throw new DbvcError('usage', '--resume and --restart exclude each other', { hint: 'pick one; dbvc status explains both' });
   const config = await configure(log, o);
   const api = await loadApi();
-  const options = { report: log, signal, singleTransaction: Boolean(o['single-transaction']), resume: Boolean(o.resume), restart: Boolean(o.restart) };
+  const options = { report: log, signal, singleTransaction: Boolean(o['single-transaction']), resume: Boolean(o.resume), restart: Boolean(o.restart),
+    allowOutOfOrder: Boolean(o['allow-out-of-order']) };
   const run = direction === 'up' ? api.upgrade(config, rev, options) : api.downgrade(config, rev!, options);
   const result = await run;
   const where = `${result.to ?? 'base'}${result.isHead && result.to !== null ? ' (head)' : ''}`;

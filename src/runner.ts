@@ -288,7 +288,7 @@ function isLockTimeout(error: unknown): boolean {
 }
 
 function historyEntry(step: Step, context: RunContext, durationMs: number | null): HistoryEntry {
-  return { ...recordStep(step), runId: context.runId, clientHost: context.clientHost, durationMs, dbvcVersion: context.dbvcVersion, note: null };
+  return { ...recordStep(step), runId: context.runId, clientHost: context.clientHost, durationMs, dbvcVersion: context.dbvcVersion };
 }
 
 function interrupted(when: string, at: string | null): DbvcError {

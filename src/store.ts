@@ -72,7 +72,9 @@ export async function readState(db: Queryable, schema: string, withDownSql = fal
     }
   }
   const failures = history_table ? await readFailures(db, schema) : [];
-  return { versions, recorded, failures, hasTables: Boolean(version_table && history_table) };
+  const isMovedByDbvc = history_table ? (await db`
+    select exists (select from ${schemaName(db, schema)}.dbvc_history where event <> 'adopted') as moved`)[0].moved as boolean : false;
+  return { versions, recorded, failures, isMovedByDbvc, hasTables: Boolean(version_table && history_table) };
 }
 
 /** 'failed' rows after which some statements had run and nothing else happened to that version since. */

@@ -49,6 +49,7 @@ export interface StepRecord {
   downChecksum: string | null;
   upSql: string | null;
   downSql: string | null;
+  note: string | null;
 }
 
 export function recordStep(step: Step): StepRecord {
@@ -64,6 +65,7 @@ export function recordStep(step: Step): StepRecord {
     downChecksum: downChecksum(migration),
     upSql: isUp ? migration.up.text : null,
     downSql: isUp ? migration.down?.text ?? null : step.sql,
+    note: step.isOutOfOrder ? `applied out of order: the database was at ${step.from}, above it; alembic_version was left there` : null,
   };
 }
 

@@ -36,6 +36,7 @@ export interface DatabaseState {
   versions: string[]; // the rows of alembic_version
   recorded: Map<string, Recorded>;
   failures: Failure[];
+  isMovedByDbvc?: boolean; // dbvc_history has rows other than 'adopted': dbvc itself has been moving the database
 }
 
 export interface Position {
@@ -44,6 +45,7 @@ export interface Position {
   isLost: boolean; // alembic_version holds an unknown revision or several rows: no position at all
   problems: DbvcError[]; // drift, unknown revision, branches (failures are listed apart, see failureProblem)
   drifted: Migration[];
+  outOfOrder: Migration[]; // below the current revision, never applied, in a database dbvc has been moving
   failures: Failure[];
 }
 
@@ -56,6 +58,7 @@ export interface Step {
   file: string; // the file the SQL comes from, or a note that it comes from the history
   noTransaction: boolean; // -- dbvc:no-transaction: statement by statement, outside any transaction
   skip: number; // statements already run by a failed attempt (dbvc upgrade --resume)
+  isOutOfOrder?: boolean; // applied below the current revision (--allow-out-of-order): alembic_version stays
 }
 
 export interface Plan {
@@ -75,13 +78,13 @@ export function locateDatabase(migrations: Migration[], state: DatabaseState, fo
     problems.push(new DbvcError('state', `alembic_version holds ${state.versions.length} rows (${listed}): the database is on several Alembic branches`, {
       hint: 'merge the branches with Alembic first, or pick the revision that is really applied with dbvc stamp REV --purge',
     }));
-    return { current: null, index: -1, isLost: true, problems, drifted: [], failures: state.failures };
+    return { current: null, index: -1, isLost: true, problems, drifted: [], outOfOrder: [], failures: state.failures };
   }
   const current = state.versions[0] ?? null;
   const index = current === null ? -1 : indexOfStored(migrations, current);
   if (index === undefined) {
     problems.push(unknownRevision(current!, migrations, folder));
-    return { current, index: -1, isLost: true, problems, drifted: [], failures: state.failures };
+    return { current, index: -1, isLost: true, problems, drifted: [], outOfOrder: [], failures: state.failures };
   }
   const drifted = findDrift(migrations.slice(0, index + 1), state.recorded);
   for (const migration of drifted) {
@@ -92,13 +95,29 @@ export function locateDatabase(migrations: Migration[], state: DatabaseState, fo
       hint: 'restore the file as it was applied, or write a new migration for the change; if the new text is what is deployed, accept it with dbvc repair',
     }));
   }
-  return { current, index, isLost: false, problems, drifted, failures: state.failures };
+  const outOfOrder = state.isMovedByDbvc ? migrations.slice(0, index + 1).filter((m) => !state.recorded.has(m.version)) : [];
+  return { current, index, isLost: false, problems, drifted, outOfOrder, failures: state.failures };
 }
 
-/** Every reason not to move: the position's problems and each unresolved failure. */
-export function listProblems(position: Position, migrations: Migration[], except?: Failure): DbvcError[] {
+/**
+ * A file that appeared below the revision of a database dbvc has been moving (a branch merged after a later one was
+ * deployed) was never applied: it is neither adopted nor skipped, and nothing moves until the user decides.
+ */
+function outOfOrderProblem(migration: Migration, current: string): DbvcError {
+  return new DbvcError('state', `${migration.up.path} is out of order: it was never applied, and the database is already at ${current}, above it`, {
+    file: migration.up.path,
+    hint: `renumber it above head with dbvc renumber ${migration.version} (renames the pair to the next free number), or apply it where it stands with dbvc upgrade --allow-out-of-order (recorded as such in dbvc_history)`,
+  });
+}
+
+/**
+ * Every reason not to move: the position's problems, each file out of order (unless the run applies them, with
+ * --allow-out-of-order) and each unresolved failure (but `except`, the one being resumed).
+ */
+export function listProblems(position: Position, migrations: Migration[], except?: Failure, isOutOfOrderAllowed = false): DbvcError[] {
   const failures = position.failures.filter((f) => f !== except).map((f) => failureProblem(f, migrations));
-  return [...position.problems, ...failures];
+  const outOfOrder = isOutOfOrderAllowed ? [] : position.outOfOrder.map((m) => outOfOrderProblem(m, position.current!));
+  return [...position.problems, ...outOfOrder, ...failures];
 }
 
 /**
@@ -211,8 +230,11 @@ function describeRange(migrations: Migration[]): string {
   return `${migrations[0].version}..${migrations[migrations.length - 1].version} (head)`;
 }
 
-/** Steps from the current position up to the target; a target below the current one is an error. */
-export function planUpgrade(migrations: Migration[], position: Position, targetIndex: number): Plan {
+/**
+ * Steps from the current position up to the target; a target below the current one is an error. With
+ * applyOutOfOrder the files out of order come first, each leaving alembic_version where it is.
+ */
+export function planUpgrade(migrations: Migration[], position: Position, targetIndex: number, applyOutOfOrder = false): Plan {
   if (targetIndex < position.index) {
     throw new DbvcError('usage', `cannot upgrade to ${labelAt(migrations, targetIndex)}: the database is at ${labelAt(migrations, position.index)}, which is above it`, {
       hint: `to go down use dbvc downgrade ${labelAt(migrations, targetIndex)}; upgrade can reach ${describeAbove(migrations, position.index)}`,
@@ -220,13 +242,20 @@ export function planUpgrade(migrations: Migration[], position: Position, targetI
   }
   const steps: Step[] = [];
   let from = position.current;
+  for (const migration of applyOutOfOrder ? position.outOfOrder : []) {
+    steps.push({ ...upStep(migration, from, from), isOutOfOrder: true });
+  }
   for (let i = position.index + 1; i <= targetIndex; i++) {
     const migration = migrations[i];
     const to = storedId(migration);
-    steps.push({ direction: 'up', migration, from, to, sql: migration.up.text, file: migration.up.path, noTransaction: migration.up.noTransaction, skip: 0 });
+    steps.push(upStep(migration, from, to));
     from = to;
   }
   return { direction: 'up', from: position.current, to: storedIdAt(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
+}
+
+function upStep(migration: Migration, from: string | null, to: string | null): Step {
+  return { direction: 'up', migration, from, to, sql: migration.up.text, file: migration.up.path, noTransaction: migration.up.noTransaction, skip: 0 };
 }
 
 /** Steps from the current position down to the target; refuses before any step if one has no down SQL. */

@@ -11,6 +11,7 @@ export interface RenderOptions {
   schema: string;
   dbvcVersion: string;
   lockTimeoutMs?: number; // --ddl-lock-timeout: set for each migration, as the online run does
+  applied?: string[]; // the versions the script assumes ran (up to its start), checked against dbvc_history
 }
 
 export interface RenderedFile {
@@ -50,7 +51,7 @@ export function resolveRange(spec: string | undefined, migrations: Migration[], 
 
 /** Where an offline script assumes the database starts. */
 export function offlinePosition(migrations: Migration[], fromIndex: number): Position {
-  return { current: fromIndex < 0 ? null : storedId(migrations[fromIndex]), index: fromIndex, isLost: false, problems: [], drifted: [], failures: [] };
+  return { current: fromIndex < 0 ? null : storedId(migrations[fromIndex]), index: fromIndex, isLost: false, problems: [], drifted: [], outOfOrder: [], failures: [] };
 }
 
 /** One script per migration (the first also carries the header and, from base, the table creation). */
@@ -61,7 +62,8 @@ export function renderFiles(plan: Plan, options: RenderOptions): RenderedFile[] 
   return plan.steps.map((step, i) => {
     const verb = step.direction === 'up' ? 'upgrade' : 'downgrade';
     const name = `${String(i + 1).padStart(width, '0')}_${verb}_${step.migration.stem}.sql`;
-    const preamble = i === 0 ? `${header}\n${plan.from === null && plan.direction === 'up' ? renderLedger(options.schema) : ''}` : '';
+    const start = plan.from === null && plan.direction === 'up' ? renderLedger(options.schema) : renderOrderCheck(plan, options.schema, options.applied ?? []);
+    const preamble = i === 0 ? `${header}\n${start}` : '';
     return { name, text: preamble + renderStep(step, options) };
   });
 }
@@ -83,6 +85,31 @@ function renderHeader(plan: Plan, options: RenderOptions): string {
 function fileChecksum(step: Step): string {
   if (step.direction === 'up') return step.migration.up.checksum;
   return step.migration.down?.checksum ?? 'recorded SQL';
+}
+
+/**
+ * A script that starts above base assumes every migration up to its start ran. On a database dbvc has been moving,
+ * one with no history row never ran (it appeared later, out of order): stop before anything runs, as online.
+ */
+function renderOrderCheck(plan: Plan, schema: string, versions: string[]): string {
+  if (versions.length === 0 || plan.steps.length === 0) return '';
+  const history = `${quoteIdent(schema)}.dbvc_history`;
+  return `-- dbvc: stop unless every migration up to ${plan.from} is recorded (one that is not never ran: out of order)
+DO $dbvc_order$
+DECLARE missing text;
+BEGIN
+    IF to_regclass(${literal(history)}) IS NOT NULL AND EXISTS (SELECT FROM ${history} WHERE event <> 'adopted') THEN
+        SELECT string_agg(v, ', ' ORDER BY n) INTO missing FROM unnest(ARRAY[${versions.map(literal).join(', ')}]::text[]) WITH ORDINALITY AS t(v, n)
+        WHERE NOT EXISTS (SELECT FROM ${history} h WHERE h.version_num = t.v AND h.event IN ('up', 'stamp', 'repair', 'adopted') AND h.up_checksum IS NOT NULL);
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'dbvc: out of order: % never ran on this database, which is already above it', missing
+                USING HINT = 'renumber it above head with dbvc renumber, or apply it online with dbvc upgrade --allow-out-of-order';
+        END IF;
+    END IF;
+END
+$dbvc_order$;
+
+`;
 }
 
 function renderLedger(schema: string): string {
@@ -138,7 +165,7 @@ export function renderStepTransaction(step: Step, options: OnlineStepOptions): {
   ].map(literal);
   const bookkeeping = options.isRecordPrepared && isPreparedMove(step)
     ? `EXECUTE ${RECORD_STEP}(${values.join(', ')});`
-    : `${renderRecord(renderMove(step, options.schema, true), values, options.schema)};`;
+    : `${renderRecord(renderMove(step, options.schema, true), values, options.schema, literal(r.note))};`;
   return { sql: `${prefix}${terminate(step.sql)}\n${bookkeeping}\nCOMMIT;`, bodyStart: prefix.length };
 }
 
@@ -154,7 +181,7 @@ export function renderPrepareRecord(schema: string): string {
 }
 
 export function isPreparedMove(step: Step): boolean {
-  return step.from !== null && step.to !== null;
+  return step.from !== null && step.to !== null && !step.isOutOfOrder; // an out-of-order step records a note
 }
 
 /**
@@ -162,9 +189,9 @@ export function isPreparedMove(step: Step): boolean {
  * up and down checksums, up and down SQL, client host, dbvc version. The CASE is cast as a whole, at run time: a cast
  * of the literal alone could be folded, and fail, while planning.
  */
-function renderRecord(move: string, values: string[], schema: string): string {
+function renderRecord(move: string, values: string[], schema: string, note = 'NULL'): string {
   const duration = '(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer';
-  const columns = [...values.slice(0, 11), duration, values[11], 'NULL', 'NULL'];
+  const columns = [...values.slice(0, 11), duration, values[11], 'NULL', note];
   return `WITH moved AS (${move} RETURNING 1),
 recorded AS (INSERT INTO ${quoteIdent(schema)}.dbvc_history
     (run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum, up_sql, down_sql, client_host, duration_ms, dbvc_version, failed_statement, note)

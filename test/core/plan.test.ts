@@ -5,6 +5,7 @@ import { DbvcError } from '../../src/core/errors.js';
 import { caught } from '../helpers/common.js';
 import type { SqlFile } from '../../src/core/parse.js';
 import {
+  listProblems,
   locateDatabase,
   planDowngrade,
   planUpgrade,
@@ -186,13 +187,13 @@ test('resolveRevision: an unknown revision lists what is known', () => {
 // locateDatabase
 
 test('locateDatabase: no row in alembic_version is base', () => {
-  assert.equal(locateDatabase(shop(), stateAt(shop(), []), FOLDER), { current: null, index: -1, isLost: false, problems: [], drifted: [], failures: [] });
+  assert.equal(locateDatabase(shop(), stateAt(shop(), []), FOLDER), { current: null, index: -1, isLost: false, problems: [], drifted: [], outOfOrder: [], failures: [] });
 });
 
 test('locateDatabase: a known revision with matching checksums', () => {
   const ms = shop();
   const position = locateDatabase(ms, stateAt(ms, ['0002'], [recordedFor(ms[0]), recordedFor(ms[1])]), FOLDER);
-  assert.equal(position, { current: '0002', index: 1, isLost: false, problems: [], drifted: [], failures: [] });
+  assert.equal(position, { current: '0002', index: 1, isLost: false, problems: [], drifted: [], outOfOrder: [], failures: [] });
 });
 
 test('locateDatabase: an unknown (Alembic hex) revision is lost, with a hint naming dbvc stamp and the directive', () => {
@@ -228,6 +229,7 @@ test('locateDatabase: two rows in alembic_version are Alembic branches', () => {
     index: -1,
     isLost: true,
     drifted: [],
+    outOfOrder: [],
     failures: [],
     problems: [
       {
@@ -274,6 +276,7 @@ test('locateDatabase: the alembic-revision directive makes an Alembic hex id kno
     isLost: false,
     problems: [],
     drifted: [],
+    outOfOrder: [],
     failures: [],
   });
 });
@@ -422,6 +425,32 @@ test('planDowngrade: the first step starts from the Alembic id stored in alembic
   const position = locateDatabase(ms, stateAt(ms, ['6173b7ed3174']), FOLDER);
   const plan = planDowngrade(ms, position, -1, new Map());
   assert.equal(plan.steps.map((s) => [s.from, s.to]), [['6173b7ed3174', '0001'], ['0001', null]]);
+});
+
+
+// out of order (issue 12)
+
+test('locateDatabase: an unrecorded file below the revision of a database dbvc moved is out of order, planned only when allowed', () => {
+  const ms = shop();
+  const state = { ...stateAt(ms, ['0004'], [ms[0], ms[1], ms[3]].map((m) => recordedFor(m))), isMovedByDbvc: true };
+  const position = locateDatabase(ms, state, FOLDER);
+  assert.equal(position.outOfOrder.map((m) => m.version), ['0003']);
+  assert.equal(listProblems(position, ms).map(shown), [{
+    code: 'state',
+    message: 'sql/aiven/0003_add_orders.up.sql is out of order: it was never applied, and the database is already at 0004, above it',
+    hint: 'renumber it above head with dbvc renumber 0003 (renames the pair to the next free number), or apply it where it stands with dbvc upgrade --allow-out-of-order (recorded as such in dbvc_history)',
+  }]);
+  assert.equal(listProblems(position, ms, undefined, true), []);
+  assert.equal(planUpgrade(ms, position, 3).steps, []);
+  const allowed = planUpgrade(ms, position, 3, true).steps;
+  assert.equal(allowed.map((s) => [s.migration.version, s.from, s.to, s.isOutOfOrder]), [['0003', '0004', '0004', true]]);
+});
+
+test('locateDatabase: unrecorded files of a database no dbvc run has moved are not out of order (they get adopted)', () => {
+  const ms = shop();
+  const position = locateDatabase(ms, { ...stateAt(ms, ['0004']), isMovedByDbvc: false }, FOLDER);
+  assert.equal(position.outOfOrder, []);
+  assert.equal(listProblems(position, ms), []);
 });
 
 test.run();

@@ -1,0 +1,36 @@
+// One connection per command: open it, say which target and server it acts on, hold the migration lock if asked,
+// and always close it.
+import type { Config } from './config.js';
+import type { Connection } from './connect.js';
+import type { NoticeRoute } from './runner.js';
+import { acquireLock, releaseLock, type Db } from './store.js';
+
+export interface SessionOptions {
+  report: { info(line: string): void; notice(message: string): void };
+  signal?: AbortSignal;
+}
+
+/** Runs `work` on a fresh connection to the target, announced on the report, closed whatever happens. */
+export async function withSession<T>(config: Config, options: SessionOptions, application: string, work: (db: Db, connection: Connection, notices: NoticeRoute) => Promise<T>): Promise<T> {
+  const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
+  const notices: NoticeRoute = { show: options.report.notice };
+  const connection = await openConnection(config, { onNotice: (message) => (notices.intercept ?? notices.show)(message), onInfo: options.report.info }, application);
+  options.report.info(`target ${config.db}: ${connection.server} (URL from ${config.urlSource}), schema ${config.schema}`);
+  try {
+    return await work(connection.db, connection, notices);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** As withSession, holding the migration lock of the schema (see acquireLock) while `work` runs. */
+export async function withLockedSession<T>(config: Config, options: SessionOptions, application: string, work: (db: Db, notices: NoticeRoute) => Promise<T>): Promise<T> {
+  return withSession(config, options, application, async (db, _connection, notices) => {
+    await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal);
+    try {
+      return await work(db, notices);
+    } finally {
+      await releaseLock(db, config.schema);
+    }
+  });
+}

@@ -1,0 +1,139 @@
+// Issue 12: never record a migration that did not run, never run one twice.
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as api from '../../src/api.js';
+import { capture, configFor, createDatabase, rejection, type TestDatabase } from '../helpers/db.js';
+
+const test = suite<{ t: TestDatabase; dirs: string[] }>('integrity');
+
+test.before.each(async (context) => {
+  context.t = await createDatabase();
+  context.dirs = [];
+});
+test.after.each(async (context) => {
+  await context.t.drop();
+  for (const dir of context.dirs) await rm(dir, { recursive: true, force: true });
+});
+
+const report = () => ({ report: capture() });
+
+/** A migrations folder where migration N creates table t_N and its down drops it. */
+async function tableFolder(dirs: string[], numbers: number[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dbvc-integrity-'));
+  dirs.push(dir);
+  for (const n of numbers) await addTableMigration(dir, n);
+  return dir;
+}
+
+async function addTableMigration(dir: string, n: number): Promise<void> {
+  const stem = `${String(n).padStart(4, '0')}_t${n}`;
+  await writeFile(join(dir, `${stem}.up.sql`), `CREATE TABLE t_${n} (id int);\n`);
+  await writeFile(join(dir, `${stem}.down.sql`), `DROP TABLE t_${n};\n`);
+}
+
+async function tables(t: TestDatabase): Promise<string[]> {
+  const rows = await t.db`select tablename from pg_tables where schemaname = 'public' and tablename like 't\\_%' order by 1`;
+  return rows.map((r) => r.tablename);
+}
+
+async function versionRows(t: TestDatabase): Promise<string[]> {
+  return (await t.db`select version_num from alembic_version`).map((r) => r.version_num);
+}
+
+async function outOfOrderDatabase(t: TestDatabase, dirs: string[]) {
+  const dir = await tableFolder(dirs, [1, 2, 3, 4, 6]);
+  const config = configFor(t.url, dir);
+  await api.upgrade(config, undefined, report());
+  await addTableMigration(dir, 5); // the other branch, merged after 0006 was deployed
+  return { dir, config };
+}
+
+test('a file that appears below the current revision is out of order: listed by status, never adopted or skipped', async ({ t, dirs }) => {
+  const { config } = await outOfOrderDatabase(t, dirs);
+  const label = config.migrationsLabel;
+  const status = await api.status(config, report());
+  assert.is(status.applied, 5);
+  assert.equal(status.problems.map((p) => p.message), [`${label}/0005_t5.up.sql is out of order: it was never applied, and the database is already at 0006, above it`]);
+  assert.match(status.problems[0].hint!, /dbvc renumber 0005 .* dbvc upgrade --allow-out-of-order/);
+  const error = await rejection(api.upgrade(config, undefined, report()));
+  assert.is(error.code, 'state');
+  assert.is(error.message, `${label}/0005_t5.up.sql is out of order: it was never applied, and the database is already at 0006, above it`);
+  const down = await rejection(api.downgrade(config, '0004', report()));
+  assert.is(down.code, 'state');
+  assert.equal(await tables(t), ['t_1', 't_2', 't_3', 't_4', 't_6']);
+  const events = await t.db`select event, version_num from dbvc_history where version_num = '0005'`;
+  assert.equal(events.length, 0);
+});
+
+test('a database only Alembic moved is still adopted (no dbvc history but adopted rows)', async ({ t, dirs }) => {
+  const dir = await tableFolder(dirs, [1, 2]);
+  await t.db.unsafe('create table alembic_version (version_num varchar(32) not null primary key); insert into alembic_version values (\'0002\')');
+  const config = configFor(t.url, dir);
+  const moved = await api.upgrade(config, undefined, report());
+  assert.equal(moved.steps, []);
+  const events = await t.db`select event, version_num from dbvc_history order by id`;
+  assert.equal(events.map((e) => [e.event, e.version_num]), [['adopted', '0001'], ['adopted', '0002']]);
+  await addTableMigration(dir, 3);
+  const again = await api.upgrade(config, undefined, report());
+  assert.equal(again.steps.map((s) => s.version), ['0003']);
+});
+
+test('--allow-out-of-order applies the file where it stands, records it as such, and downgrades stay correct', async ({ t, dirs }) => {
+  const { config } = await outOfOrderDatabase(t, dirs);
+  const result = await api.upgrade(config, undefined, { report: capture(), allowOutOfOrder: true });
+  assert.equal(result.steps.map((s) => s.version), ['0005']);
+  assert.equal(await versionRows(t), ['0006']);
+  assert.equal(await tables(t), ['t_1', 't_2', 't_3', 't_4', 't_5', 't_6']);
+  const [row] = await t.db`select event, from_version, to_version, note from dbvc_history where version_num = '0005'`;
+  assert.equal({ ...row }, { event: 'up', from_version: '0006', to_version: '0006', note: 'applied out of order: the database was at 0006, above it; alembic_version was left there' });
+  assert.equal((await api.status(config, report())).problems, []);
+  await api.downgrade(config, '0004', report());
+  assert.equal(await tables(t), ['t_1', 't_2', 't_3', 't_4']);
+  assert.equal(await versionRows(t), ['0004']);
+  await api.upgrade(config, undefined, report());
+  assert.equal(await tables(t), ['t_1', 't_2', 't_3', 't_4', 't_5', 't_6']);
+});
+
+test('renumber moves the pair above head, and upgrade then applies it', async ({ t, dirs }) => {
+  const { dir, config } = await outOfOrderDatabase(t, dirs);
+  const label = config.migrationsLabel;
+  const result = await api.renumber(config, '0005', report());
+  assert.equal(result, { from: '0005', to: '0007', files: [
+    { was: `${label}/0005_t5.up.sql`, now: `${label}/0007_t5.up.sql` }, { was: `${label}/0005_t5.down.sql`, now: `${label}/0007_t5.down.sql` },
+  ] });
+  assert.equal((await readdir(dir)).filter((f) => f.startsWith('0007')).sort(), ['0007_t5.down.sql', '0007_t5.up.sql']);
+  const moved = await api.upgrade(config, undefined, report());
+  assert.equal(moved.steps.map((s) => s.version), ['0007']);
+  assert.equal(await versionRows(t), ['0007']);
+});
+
+test('renumber refuses an applied migration, and a new number the database already knows; nothing is renamed', async ({ t, dirs }) => {
+  const { dir, config } = await outOfOrderDatabase(t, dirs);
+  const applied = await rejection(api.renumber(config, '0004', report()));
+  assert.is(applied.code, 'state');
+  assert.match(applied.message, /0004_t4\.up\.sql was applied to /);
+  await t.db`insert into dbvc_history (run_id, event, version_num) values ('x', 'up', '0007')`; // another branch's 0007 ran here
+  const known = await rejection(api.renumber(config, '0005', report()));
+  assert.is(known.code, 'state');
+  assert.match(known.message, /^cannot renumber 0005_t5 to 0007: .* already knows revision 0007 \(1 dbvc_history row since /);
+  assert.ok((await readdir(dir)).includes('0005_t5.up.sql'));
+});
+
+test('an offline script that starts above a file that never ran stops before running anything', async ({ t, dirs }) => {
+  const { dir, config } = await outOfOrderDatabase(t, dirs);
+  await addTableMigration(dir, 7);
+  const script = await api.renderOffline(configFor('embedded', dir), 'up', '0006:head');
+  const text = script.files.map((f) => f.text).join('\n');
+  const error = await rejection(t.db.unsafe(text));
+  assert.match(error.message, /^dbvc: out of order: 0005 never ran on this database/);
+  assert.equal(await tables(t), ['t_1', 't_2', 't_3', 't_4', 't_6']);
+  await api.renumber(config, '0005', report()); // 0005 becomes 0008: the script from 0006 now runs 0007 and 0008
+  const renumbered = await api.renderOffline(configFor('embedded', dir), 'up', '0006:head');
+  await t.db.unsafe(renumbered.files.map((f) => f.text).join('\n'));
+  assert.equal(await versionRows(t), ['0008']);
+});
+
+test.run();
