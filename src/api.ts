@@ -192,7 +192,7 @@ export interface StatusReport {
   current: string | null;
   currentStem: string | null;
   head: string | null;
-  applied: number;
+  applied: number | null; // null when alembic_version holds no known revision (see problems)
   pending: { version: string; name: string; file: string }[];
   problems: { code: string; message: string; hint?: string; lines: string[] }[];
 }
@@ -210,7 +210,7 @@ export async function status(config: Config, options: RunOptions): Promise<Statu
       current: position.current,
       currentStem: isKnown && position.index >= 0 ? migrations[position.index].stem : null,
       head: migrations.length > 0 ? migrations[migrations.length - 1].version : null,
-      applied: isKnown ? position.index + 1 - position.outOfOrder.length : 0,
+      applied: isKnown ? position.index + 1 - position.outOfOrder.length : null,
       pending: pending.map((m) => ({ version: m.version, name: m.name, file: m.up.path })),
       problems: listProblems(position, migrations).map((p) => ({ code: p.code, message: p.message, hint: p.hint, lines: p.lines })),
     };
@@ -220,6 +220,10 @@ export async function status(config: Config, options: RunOptions): Promise<Statu
 /** The current revision as stored in alembic_version (null at base). Read-only. */
 export async function current(config: Config, options: RunOptions): Promise<{ current: string | null; isHead: boolean; stem: string | null }> {
   const report = await status(config, options);
+  if (report.applied === null) { // never print a revision alembic_version does not hold, nor base for two rows
+    const [problem] = report.problems;
+    throw new DbvcError('state', problem.message, { lines: problem.lines, hint: problem.hint });
+  }
   const isHead = report.problems.length === 0 && report.pending.length === 0;
   return { current: report.current, isHead, stem: report.currentStem };
 }

@@ -196,7 +196,7 @@ function printStatus(log: Log, report: Api.StatusReport): void {
   const c = log.colors;
   log.result(`current: ${report.current ?? 'base'}${report.currentStem && report.currentStem !== report.current ? ` (${report.currentStem})` : ''}`);
   log.result(`head:    ${report.head ?? 'none (no migrations)'}`);
-  log.result(`applied: ${report.applied}, pending: ${report.pending.length}`);
+  log.result(report.applied === null ? 'applied: unknown (see the problem below)' : `applied: ${report.applied}, pending: ${report.pending.length}`);
   for (const p of report.pending) log.result(`  ${c.yellow('pending')} ${p.file}`);
   for (const p of report.problems) {
     log.result(`${c.red('problem')} ${p.message}`);

@@ -58,7 +58,7 @@ export async function readState(db: Queryable, schema: string, withDownSql = fal
   const [{ version_table, history_table }] = await db`
     select to_regclass(${quoteIdent(schema) + '.alembic_version'}) is not null as version_table,
            to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as history_table`;
-  const versions = version_table ? (await db`select version_num from ${schemaName(db, schema)}.alembic_version`).map((r) => r.version_num as string) : [];
+  const versions = version_table ? (await db`select version_num from ${schemaName(db, schema)}.alembic_version order by version_num`).map((r) => r.version_num as string) : [];
   const recorded = new Map<string, Recorded>();
   if (history_table) {
     const rows = await db`
@@ -140,7 +140,7 @@ export async function readHistory(db: Queryable, schema: string): Promise<Histor
   const rows = await db`
     select id::text, run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
            applied_at, applied_by, client_host, duration_ms, dbvc_version, note
-    from ${schemaName(db, schema)}.dbvc_history order by id`;
+    from ${schemaName(db, schema)}.dbvc_history h order by h.applied_at, h.id`; // h.id is the bigint; "id" alone would sort the text
   return rows.map((r) => ({
     id: r.id, runId: r.run_id, event: r.event, version: r.version_num, name: r.name, fromVersion: r.from_version,
     toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum, upSql: null, downSql: null,

@@ -136,4 +136,35 @@ test('an offline script that starts above a file that never ran stops before run
   assert.equal(await versionRows(t), ['0008']);
 });
 
+test('current never prints a revision alembic_version does not hold: two rows and an unknown id are problems (exit 3)', async ({ t, dirs }) => {
+  const dir = await tableFolder(dirs, [1, 2]);
+  const config = configFor(t.url, dir);
+  await api.upgrade(config, undefined, report());
+  await t.db`insert into alembic_version values ('0001')`;
+  const branches = await rejection(api.current(config, report()));
+  assert.is(branches.code, 'state');
+  assert.is(branches.message, 'alembic_version holds 2 rows (0001, 0002): the database is on several Alembic branches');
+  await t.db`delete from alembic_version`;
+  await t.db`insert into alembic_version values ('6173b7ed3174')`;
+  const unknown = await rejection(api.current(config, report()));
+  assert.is(unknown.code, 'state');
+  assert.match(unknown.message, /^alembic_version holds revision "6173b7ed3174", which no file in .* knows/);
+  const status = await api.status(config, report());
+  assert.is(status.applied, null);
+  assert.equal(status.pending, []);
+  assert.is(status.problems.length, 1);
+});
+
+test('history lists events oldest first, also past ten rows', async ({ t, dirs }) => {
+  const dir = await tableFolder(dirs, [1, 2, 3, 4, 5, 6]);
+  const config = configFor(t.url, dir);
+  await api.upgrade(config, undefined, report());
+  await api.downgrade(config, 'base', report());
+  const rows = await api.history(config, report());
+  assert.is(rows.length, 12);
+  assert.equal(rows.map((r) => `${r.event} ${r.version}`), [
+    'up 0001', 'up 0002', 'up 0003', 'up 0004', 'up 0005', 'up 0006', 'down 0006', 'down 0005', 'down 0004', 'down 0003', 'down 0002', 'down 0001',
+  ]);
+});
+
 test.run();
