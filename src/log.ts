@@ -41,6 +41,12 @@ export function createLog(options: LogOptions): Log {
     endOpenLine();
     options.stderr.write(scrub(line) + '\n');
   };
+  const stepDone = (step: Step, ms: number, note = '') => {
+    const time = c.dim(`(${formatMs(ms)}${note})`);
+    if (!isLineOpen) return out(`${stepLine(step, c)} ${time}`);
+    options.stdout.write(` ${time}\n`);
+    isLineOpen = false;
+  };
   return {
     colors: c,
     addSecret: (secret) => options.secrets.push(secret, encodeURIComponent(secret)),
@@ -55,12 +61,8 @@ export function createLog(options: LogOptions): Log {
       options.stdout.write(scrub(stepLine(step, c)));
       isLineOpen = true;
     },
-    stepDone(step: Step, ms: number) {
-      const time = c.dim(`(${formatMs(ms)})`);
-      if (!isLineOpen) return out(`${stepLine(step, c)} ${time}`);
-      options.stdout.write(` ${time}\n`);
-      isLineOpen = false;
-    },
+    stepDone: (step: Step, ms: number) => stepDone(step, ms),
+    stepRan: (step: Step, ms: number) => stepDone(step, ms, '; commits with the whole run'),
     retry(step: Step, attempt: number, pauseMs: number) {
       err(`${c.yellow('lock timeout')} in ${step.file}; retrying in ${formatMs(pauseMs)} (retry ${attempt})`);
     },

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
-import { isPreparedMove, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepTransaction } from './core/render.js';
+import { isPreparedMove, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepQueries, RESET_SESSION } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
 import { findLockHolders, notMovedError, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
@@ -20,6 +20,7 @@ export interface RunContext {
   notices?: NoticeRoute;
   onStepStart?(step: Step): void;
   onStepDone?(step: Step, ms: number): void;
+  onStepRan?(step: Step, ms: number): void; // --single-transaction: the step ran; it commits with the whole run
   onRetry?(step: Step, attempt: number, pauseMs: number): void;
 }
 
@@ -66,31 +67,36 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
   return done;
 }
 
-/** A step on the wire: its one query, settled or not, and the notices it raised before its line was shown. */
+type Query = ReturnType<Db['unsafe']>;
+
+/** A step on the wire: its queries (open, one per statement, close), settled or not, and the notices it raised before its line was shown. */
 interface Sent {
   step: Step;
-  query: ReturnType<Db['unsafe']>;
-  bodyStart: number;
-  outcome: Promise<{ error?: unknown }>;
+  statements: Statement[];
+  queries: Query[];
+  settled: Set<Query>;
+  outcome: Promise<{ error?: unknown; failed?: number }>; // failed: the index in queries of the first that failed
   isSettled: boolean;
+  doneAt: number; // performance.now() when it settled
   held: string[];
 }
 
 /**
  * Steps that each run as one transaction, PIPELINE_DEPTH of them sent at a time, reported one by one in order.
- * Sending step k+1 before step k's answer is safe: when k fails its transaction stays aborted, so k+1 fails at its
- * BEGIN and runs nothing; and where k's COMMIT itself failed, k+1's alembic_version move finds k's start revision,
- * not k's end, and aborts k+1 (MOVED_NOTHING). Either way nothing behind a failed step commits.
+ * Sending step k+1 before step k's answer is safe (see renderStepQueries): when k fails its transaction stays
+ * aborted, so k+1 fails at its BEGIN and runs nothing; where k's COMMIT itself failed, k+1's start check finds
+ * k's start revision, not k's end, and k+1 runs nothing either. Nothing behind a failed step runs or commits.
  */
 async function runInTransactions(db: Db, steps: Step[], context: RunContext & { isRecordPrepared: boolean }, done: Step[]): Promise<void> {
   const wire: Sent[] = [];
   let shown: Step | undefined; // the step whose line is out; its notices show at once, later steps' are held
-  const cancelSent = () => wire.filter((s) => !s.isSettled).forEach((s) => s.query.cancel());
-  context.signal?.addEventListener('abort', cancelSent, { once: true });
+  const onAbort = () => cancelRunning(wire);
+  context.signal?.addEventListener('abort', onAbort, { once: true });
   const notices = context.notices;
   if (notices) notices.intercept = (message) => holdNotice(wire, shown, message, notices);
   let next = 0;
   let tried = 0; // lock-timeout retries of the first step on the wire
+  let previousDoneAt = performance.now();
   try {
     while (next < steps.length || wire.length > 0) {
       while (wire.length < PIPELINE_DEPTH && next < steps.length && !context.signal?.aborted) wire.push(sendStep(db, steps[next++], context));
@@ -101,72 +107,100 @@ async function runInTransactions(db: Db, steps: Step[], context: RunContext & { 
         context.onStepStart?.(head.step);
         head.held.splice(0).forEach((message) => notices?.show(message));
       }
-      const started = performance.now();
       const outcome = await head.outcome;
       if (!('error' in outcome)) {
         wire.shift();
         tried = 0;
         done.push(head.step);
-        context.onStepDone?.(head.step, performance.now() - started);
+        context.onStepDone?.(head.step, head.doneAt - previousDoneAt); // from the end of the step before: its own time on the server
+        previousDoneAt = head.doneAt;
         continue;
       }
       await Promise.all(wire.map((s) => s.outcome)); // failed or aborted: see above
       wire.length = 0;
       await endFailedTransaction(db);
       const error = outcome.error;
-      if (!isLockTimeout(error) || tried >= (context.ddlLockRetries ?? 0) || context.signal?.aborted) throw await stepFailure(db, error, head, context);
+      if (!isLockTimeout(error) || tried >= (context.ddlLockRetries ?? 0) || context.signal?.aborted) throw await stepFailure(db, error, head, outcome.failed!, context);
       const pause = retryPause(tried++);
       context.onRetry?.(head.step, tried, pause);
       await delay(pause, undefined, { signal: context.signal }).catch(() => undefined); // an abort ends the pause
       next = steps.indexOf(head.step);
+      previousDoneAt = performance.now();
     }
   } finally {
-    context.signal?.removeEventListener('abort', cancelSent);
+    context.signal?.removeEventListener('abort', onAbort);
     if (notices) notices.intercept = undefined;
   }
 }
 
-/** Sends one step's query without waiting for it (see renderStepTransaction). */
+/**
+ * Sends one step's queries without waiting for them: postgres.js writes them to the socket at once (it pipelines up
+ * to 100 queries), so the statements cost no round trip each. The outcome settles when the last query has.
+ */
 function sendStep(db: Db, step: Step, context: RunContext & { isRecordPrepared: boolean }): Sent {
-  const { sql, bodyStart } = renderStepTransaction(step, {
+  const { open, close } = renderStepQueries(step, {
     schema: context.schema, lockTimeoutMs: context.ddlLockTimeoutMs, runId: context.runId, clientHost: context.clientHost, dbvcVersion: context.dbvcVersion,
     isRecordPrepared: context.isRecordPrepared,
   });
-  const query = db.unsafe(sql);
-  const sent: Sent = { step, query, bodyStart, outcome: Promise.resolve({}), isSettled: false, held: [] };
-  sent.outcome = query.execute().then(
-    () => { sent.isSettled = true; return {}; },
-    (error: unknown) => { sent.isSettled = true; return { error }; },
-  );
+  const statements = scanSql(step.sql).statements;
+  const texts = [open, ...statements.map((statement) => sliceOf(step.sql, statement)), close];
+  const queries = texts.map((text) => db.unsafe(text));
+  const sent: Sent = { step, statements, queries, settled: new Set(), outcome: Promise.resolve({}), isSettled: false, doneAt: 0, held: [] };
+  const results = queries.map((query) => query.execute().then(
+    () => { sent.settled.add(query); return undefined; },
+    (error: unknown) => { sent.settled.add(query); return { error }; },
+  ));
+  sent.outcome = Promise.all(results).then((outcomes) => {
+    sent.isSettled = true;
+    sent.doneAt = performance.now();
+    const failed = outcomes.findIndex((o) => o !== undefined);
+    return failed === -1 ? {} : { error: outcomes[failed]!.error, failed };
+  });
   return sent;
 }
 
 /**
- * A notice belongs to the query the server is answering, which postgres.js marks `active` (postgres 3.4.9,
- * src/query.js) from the moment the previous query's answer ended. A step whose line is not out yet keeps it until it is.
+ * Ctrl-C: cancels the query the server is running, which aborts its transaction; every query queued behind it then
+ * fails on its own (postgres.js 3.4.9 mismatches answers when queued queries are cancelled, connection.js ReadyForQuery).
  */
+function cancelRunning(wire: Sent[]): void {
+  for (const sent of wire) {
+    const running = sent.queries.find((q) => isActive(q) && !sent.settled.has(q));
+    if (running) return void running.cancel();
+  }
+}
+
+/** postgres.js marks `active` the query whose answer the server is sending (postgres 3.4.9, src/connection.js). */
+function isActive(query: Query): boolean {
+  return (query as unknown as { active?: boolean }).active === true;
+}
+
+/** A notice belongs to the step of the query being answered; a step whose line is not out yet keeps it until it is. */
 function holdNotice(wire: Sent[], shown: Step | undefined, message: string, notices: NoticeRoute): void {
-  const owner = wire.find((s) => (s.query as unknown as { active?: boolean }).active === true);
+  const owner = wire.find((s) => s.queries.some((q) => isActive(q) && !s.settled.has(q)));
   if (owner && owner.step !== shown) owner.held.push(message);
   else notices.show(message);
 }
 
-/** The error a failed step stops the run with; its transaction has been ended. */
-async function stepFailure(db: Db, error: unknown, sent: Sent, context: RunContext): Promise<DbvcError> {
-  const { step, bodyStart } = sent;
+/** The error a failed step stops the run with, by the query that failed first; its transaction has been ended. */
+async function stepFailure(db: Db, error: unknown, sent: Sent, failed: number, context: RunContext): Promise<DbvcError> {
+  const { step } = sent;
   if (context.signal?.aborted) return interrupted(`while running ${step.file}; it was rolled back`, step.from);
   const e = error as PgError;
   if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) return notMovedError(step.from, step.to);
-  if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) return bookkeepingFailure(error, step); // a constraint on it
-  if (e.code === '26000' && e.message?.includes(RECORD_STEP)) {
-    return bookkeepingFailure(error, step, `the file dropped dbvc's prepared statement ${RECORD_STEP} (DEALLOCATE ALL?): take that out of the file; `);
+  const isClose = failed === sent.queries.length - 1;
+  if (failed === 0 || (isClose && e.code !== undefined && isBookkeeping(e, context))) {
+    const cause = e.code === '26000' && e.message?.includes(RECORD_STEP)
+      ? `the file dropped dbvc's prepared statement ${RECORD_STEP} (DEALLOCATE ALL?): take that out of the file; ` : '';
+    return bookkeepingFailure(error, step, cause);
   }
-  if (e.position !== undefined) {
-    const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
-    if (inFile < 1 || inFile > Array.from(step.sql).length) return bookkeepingFailure(error, step); // characters, not UTF-16 units
-    e.position = String(inFile);
-  }
-  return describeFailure(db, error, step, context);
+  return describeFailure(db, error, step, context, isClose ? undefined : sent.statements[failed - 1]); // at close: COMMIT failed (a deferred check)
+}
+
+/** A failure of dbvc's own statements in the close query, rather than of COMMIT's deferred checks. */
+function isBookkeeping(e: PgError, context: RunContext): boolean {
+  if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) return true; // a constraint on it
+  return e.code === '26000' || e.position !== undefined || e.code === '42501' || e.code === '42P01';
 }
 
 /**
@@ -191,29 +225,60 @@ async function runCancellable(db: Db | Tx, sql: string, signal?: AbortSignal): P
   }
 }
 
+/** A statement that failed inside a transaction, with the statement it was. */
+class StatementFailure {
+  constructor(readonly error: unknown, readonly statement: Statement) {}
+}
+
+/**
+ * A file's statements as separate queries inside the open transaction, all sent at once (pipelined). Throws a
+ * StatementFailure for the first that failed; the ones behind it failed only because the transaction had aborted.
+ */
+async function runStatements(tx: Tx, sql: string, signal?: AbortSignal): Promise<void> {
+  const statements = scanSql(sql).statements;
+  const queries = statements.map((statement) => tx.unsafe(sliceOf(sql, statement)));
+  const settled = new Set<Query>();
+  const cancel = () => queries.find((q) => isActive(q) && !settled.has(q))?.cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    const outcomes = await Promise.all(queries.map((q) => q.execute().then(
+      () => { settled.add(q); return undefined; },
+      (error: unknown) => { settled.add(q); return { error }; },
+    )));
+    const failed = outcomes.findIndex((o) => o !== undefined);
+    if (failed !== -1) throw new StatementFailure(outcomes[failed]!.error, statements[failed]);
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
 /** The whole plan in one transaction: all or nothing. */
 async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Promise<Step[]> {
   let current: Step | undefined;
   try {
     await db.begin(async (tx) => {
-      if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
       for (const step of plan.steps) {
         current = step;
         context.onStepStart?.(step);
         const started = performance.now();
-        await runCancellable(tx, step.sql, context.signal);
+        await tx.unsafe(RESET_SESSION);
+        if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
+        await runStatements(tx, step.sql, context.signal);
+        await tx.unsafe(RESET_SESSION);
         await writeVersion(tx, context.schema, step.from, step.to);
         await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
-        context.onStepDone?.(step, performance.now() - started);
+        context.onStepRan?.(step, performance.now() - started); // not done: it commits with the whole run, or not at all
         if (context.signal?.aborted) throw new Error('interrupted');
       }
     });
-  } catch (error) {
+  } catch (thrown) {
     const at = plan.from ?? 'base';
     if (context.signal?.aborted) throw new DbvcError('interrupted', 'interrupted; the single transaction was rolled back', { hint: `the database is still at ${at}` });
-    if (!current) throw error;
-    const failure = await describeFailure(db, error, current, context);
-    throw new DbvcError(failure.code, failure.message, { file: failure.file, lines: failure.lines, cause: error,
+    if (!current) throw thrown;
+    const failure = thrown instanceof StatementFailure
+      ? await describeFailure(db, thrown.error, current, context, thrown.statement)
+      : await describeFailure(db, thrown, current, context);
+    throw new DbvcError(failure.code, failure.message, { file: failure.file, lines: failure.lines, cause: failure.cause,
       hint: `${failure.hint?.replace(/the migration was rolled back.*$/, '') ?? ''}the single transaction was rolled back: nothing was applied and the database is still at ${at}` });
   }
   return plan.steps;
@@ -226,6 +291,7 @@ async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Pro
  */
 async function runBare(db: Db, step: Step, context: RunContext, started: number): Promise<void> {
   const statements = scanSql(step.sql).statements;
+  await db.unsafe(RESET_SESSION);
   if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(db, context.ddlLockTimeoutMs, false);
   try {
     for (let index = step.skip; index < statements.length; index++) {
@@ -241,6 +307,7 @@ async function runBare(db: Db, step: Step, context: RunContext, started: number)
     if (context.ddlLockTimeoutMs !== undefined) await db`reset lock_timeout`.catch(() => undefined);
   }
   await db.begin(async (tx) => {
+    await tx.unsafe(RESET_SESSION);
     await writeVersion(tx, context.schema, step.from, step.to);
     await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
   });
@@ -307,27 +374,16 @@ interface PgError {
   table_name?: string;
 }
 
-// Runtime errors of these classes do not depend on timing, so replaying the file statement by statement
-// in a transaction that is rolled back meets the same error at the same statement.
-const REPLAYABLE = /^(21|22|23|27|2B|2F|38|39|3B|42|44|P0)/;
-
 /**
- * Turns a server error into file:line:column, the line with a caret, and SQLSTATE, detail and hint. A runtime error
- * carries no position, so the file is replayed statement by statement (rolled back) to find the statement.
+ * Turns a server error into file:line:column, the line with a caret, and SQLSTATE, detail and hint. `statement` is
+ * the one that failed (each is sent as its own query); without it (a deferred check failing at COMMIT) no line is named.
  */
 export async function describeFailure(db: Db, error: unknown, step: Step, context: RunContext, statement?: Statement): Promise<DbvcError> {
   if (error instanceof DbvcError) return error;
   const e = error as PgError;
   const isServerError = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity !== undefined;
   if (!isServerError) return lostConnection(error, step);
-  let located = statement;
-  let shown = e;
-  if (!located && !e.position) {
-    const replay = await replayToFailure(db, step, e.code!);
-    located = replay?.statement;
-    if (replay) shown = { ...e, position: replay.error.position };
-  }
-  const location = locate(step.sql, shown.position, located);
+  const location = locate(step.sql, e.position, statement);
   const lines = [...location.lines, `SQLSTATE ${e.code}`];
   if (e.detail) lines.push(`detail: ${e.detail}`);
   if (e.where) lines.push(`context: ${e.where.split('\n')[0]}`);
@@ -358,26 +414,6 @@ function lostConnection(error: unknown, step: Step): DbvcError {
     hint: `the transaction was not committed, so the database should still be at ${step.from ?? 'base'}; run dbvc status once the server is reachable`,
     cause: error,
   });
-}
-
-async function replayToFailure(db: Db, step: Step, code: string): Promise<{ statement: Statement; error: PgError } | undefined> {
-  const statements = scanSql(step.sql).statements;
-  if (statements.length === 1) return { statement: statements[0], error: {} };
-  if (!REPLAYABLE.test(code)) return undefined;
-  let found: { statement: Statement; error: PgError } | undefined;
-  await db.begin(async (tx) => {
-    await tx`set local client_min_messages = warning`; // the first attempt already showed its notices
-    for (const statement of statements) {
-      try {
-        await tx.unsafe(sliceOf(step.sql, statement));
-      } catch (error) {
-        if ((error as PgError).code === code) found = { statement, error: error as PgError };
-        throw error;
-      }
-    }
-    throw new Error('the replay did not fail');
-  }).catch(() => undefined);
-  return found;
 }
 
 /** The statement's text as sent: from after the previous ';' through its own. */

@@ -62,9 +62,10 @@ export function renderFiles(plan: Plan, options: RenderOptions): RenderedFile[] 
   return plan.steps.map((step, i) => {
     const verb = step.direction === 'up' ? 'upgrade' : 'downgrade';
     const name = `${String(i + 1).padStart(width, '0')}_${verb}_${step.migration.stem}.sql`;
-    const start = plan.from === null && plan.direction === 'up' ? renderLedger(options.schema) : renderOrderCheck(plan, options.schema, options.applied ?? []);
-    const preamble = i === 0 ? `${header}\n${start}` : '';
-    return { name, text: preamble + renderStep(step, options) };
+    const isFromBase = plan.from === null && plan.direction === 'up';
+    const preamble = i === 0 ? `${header}\n${isFromBase ? renderLedger(options.schema) : ''}` : '';
+    const check = i === 0 && !isFromBase ? renderOrderCheck(plan, options.schema, options.applied ?? []) : '';
+    return { name, text: preamble + renderStep(step, options, check) };
   });
 }
 
@@ -94,11 +95,15 @@ function fileChecksum(step: Step): string {
 function renderOrderCheck(plan: Plan, schema: string, versions: string[]): string {
   if (versions.length === 0 || plan.steps.length === 0) return '';
   const history = `${quoteIdent(schema)}.dbvc_history`;
-  return `-- dbvc: stop unless every migration up to ${plan.from} is recorded (one that is not never ran: out of order)
+  return `
+-- dbvc: stop unless every migration up to ${plan.from} is recorded (one that is not never ran: out of order)
 DO $dbvc_order$
 DECLARE missing text;
 BEGIN
-    IF to_regclass(${literal(history)}) IS NOT NULL AND EXISTS (SELECT FROM ${history} WHERE event <> 'adopted') THEN
+    IF to_regclass(${literal(history)}) IS NULL THEN
+        RETURN; -- no history: a database no dbvc run has moved
+    END IF;
+    IF EXISTS (SELECT FROM ${history} WHERE event <> 'adopted') THEN
         SELECT string_agg(v, ', ' ORDER BY n) INTO missing FROM unnest(ARRAY[${versions.map(literal).join(', ')}]::text[]) WITH ORDINALITY AS t(v, n)
         WHERE NOT EXISTS (SELECT FROM ${history} h WHERE h.version_num = t.v AND h.event IN ('up', 'stamp', 'repair', 'adopted') AND h.up_checksum IS NOT NULL);
         IF missing IS NOT NULL THEN
@@ -107,16 +112,15 @@ BEGIN
         END IF;
     END IF;
 END
-$dbvc_order$;
-
-`;
+$dbvc_order$;`;
 }
 
 function renderLedger(schema: string): string {
   return `-- dbvc bookkeeping: alembic_version (as Alembic creates it) and dbvc_history\n${ledgerDdl(schema)}\n`;
 }
 
-function renderStep(step: Step, options: RenderOptions): string {
+/** One migration; `check` (SQL, or '') runs right after the guard that alembic_version holds the step's start. */
+function renderStep(step: Step, options: RenderOptions, check: string): string {
   const record = recordStep(step);
   const verb = step.direction === 'up' ? 'upgrade' : 'downgrade';
   const timeout = options.lockTimeoutMs === undefined ? undefined : `'${Math.round(options.lockTimeoutMs)}ms'`;
@@ -126,11 +130,11 @@ function renderStep(step: Step, options: RenderOptions): string {
     // psql sends each statement on its own, outside any transaction, as the online run does for this file
     const setting = timeout ? [`SET lock_timeout = ${timeout};`] : [];
     const reset = timeout ? ['RESET lock_timeout;'] : [];
-    return [renderGuard(step, options.schema), comment, `-- ${step.file} (no-transaction: statement by statement)`, ...setting,
-      terminate(step.sql), ...reset, 'BEGIN;', ...bookkeeping, 'COMMIT;', ''].join('\n');
+    return [renderGuard(step, options.schema) + check, comment, `-- ${step.file} (no-transaction: statement by statement)`, RESET_SESSION, ...setting,
+      terminate(step.sql), ...reset, 'BEGIN;', RESET_SESSION, ...bookkeeping, 'COMMIT;', ''].join('\n');
   }
   const setting = timeout ? [`SET LOCAL lock_timeout = ${timeout};`] : [];
-  return ['BEGIN;', ...setting, renderGuard(step, options.schema), comment, `-- ${step.file}`, terminate(step.sql), ...bookkeeping, 'COMMIT;', ''].join('\n');
+  return ['BEGIN;', RESET_SESSION, ...setting, renderGuard(step, options.schema) + check, comment, `-- ${step.file}`, terminate(step.sql), RESET_SESSION, ...bookkeeping, 'COMMIT;', ''].join('\n');
 }
 
 export interface OnlineStepOptions {
@@ -149,15 +153,25 @@ export const MOVED_NOTHING = 'dbvc: alembic_version did not hold the revision th
 export const RECORD_STEP = 'dbvc_record_step';
 
 /**
- * A transactional step as the online run sends it: BEGIN, the file, the alembic_version move with its history row,
- * and COMMIT in one simple query, so it is sent whole or not at all, in one round trip. PostgreSQL stops at the
- * first error and leaves the transaction aborted. The move fails (with MOVED_NOTHING in the error) unless it changed
- * alembic_version's one row; the history row's duration is the time since BEGIN. bodyStart is where the file's
- * text starts, in characters as PostgreSQL counts an error's position.
+ * What every migration starts from, online and in the offline script (which psql runs in one session): the session
+ * as it connected. A migration's SET, SET ROLE or SET SESSION AUTHORIZATION ends with it, so its result never
+ * depends on how runs were batched (issue 12). RESET ALL leaves role and session authorization alone.
  */
-export function renderStepTransaction(step: Step, options: OnlineStepOptions): { sql: string; bodyStart: number } {
+export const RESET_SESSION = 'RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;';
+
+/**
+ * A transactional step as the online run sends it, around the file's statements (each its own query, so a failure
+ * names its statement and nothing is ever run again to find it):
+ * - open: BEGIN, the reset session, the lock timeout, and a check that alembic_version holds the revision the step
+ *   starts from (with MOVED_NOTHING in the error), so a step sent behind one whose COMMIT failed runs nothing;
+ * - close: the reset session, the alembic_version move with its history row, and COMMIT, in one query: after any
+ *   earlier failure its first statement fails and COMMIT is never reached, so the transaction stays open and aborted
+ *   and the next step on the wire fails at its BEGIN. The move fails (MOVED_NOTHING) unless it changed the one row;
+ *   the history row's duration is the time since BEGIN.
+ */
+export function renderStepQueries(step: Step, options: OnlineStepOptions): { open: string; close: string } {
   const setting = options.lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = '${Math.round(options.lockTimeoutMs)}ms';\n`;
-  const prefix = `BEGIN;\n${setting}`;
+  const open = `BEGIN;\n${RESET_SESSION}\n${setting}${renderStartCheck(step, options.schema)};`;
   const r = recordStep(step);
   const values = [
     options.runId, r.event, r.version, r.name, r.fromVersion, r.toVersion, r.upChecksum, r.downChecksum, r.upSql, r.downSql,
@@ -166,7 +180,16 @@ export function renderStepTransaction(step: Step, options: OnlineStepOptions): {
   const bookkeeping = options.isRecordPrepared && isPreparedMove(step)
     ? `EXECUTE ${RECORD_STEP}(${values.join(', ')});`
     : `${renderRecord(renderMove(step, options.schema, true), values, options.schema, literal(r.note))};`;
-  return { sql: `${prefix}${terminate(step.sql)}\n${bookkeeping}\nCOMMIT;`, bodyStart: prefix.length };
+  return { open, close: `${RESET_SESSION}\n${bookkeeping}\nCOMMIT;` };
+}
+
+/** A statement that fails (MOVED_NOTHING) unless alembic_version holds exactly the step's start. */
+function renderStartCheck(step: Step, schema: string): string {
+  const table = `${quoteIdent(schema)}.alembic_version`;
+  const holds = step.from === null
+    ? `NOT EXISTS (SELECT FROM ${table})`
+    : `(SELECT array_agg(version_num) FROM ${table}) = ARRAY[${literal(step.from)}]::varchar[]`;
+  return `SELECT (CASE WHEN ${holds} THEN '1'::text ELSE ${literal(MOVED_NOTHING)} END)::integer AS holds`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as api from '../../src/api.js';
+import { runScript } from '../helpers/catalog.js';
 import { capture, configFor, createDatabase, rejection, type TestDatabase } from '../helpers/db.js';
 
 const test = suite<{ t: TestDatabase; dirs: string[] }>('integrity');
@@ -129,6 +130,7 @@ test('an offline script that starts above a file that never ran stops before run
   const text = script.files.map((f) => f.text).join('\n');
   const error = await rejection(t.db.unsafe(text));
   assert.match(error.message, /^dbvc: out of order: 0005 never ran on this database/);
+  await t.db.unsafe('rollback'); // the script's BEGIN left this session's transaction open, aborted
   assert.equal(await tables(t), ['t_1', 't_2', 't_3', 't_4', 't_6']);
   await api.renumber(config, '0005', report()); // 0005 becomes 0008: the script from 0006 now runs 0007 and 0008
   const renumbered = await api.renderOffline(configFor('embedded', dir), 'up', '0006:head');
@@ -165,6 +167,74 @@ test('history lists events oldest first, also past ten rows', async ({ t, dirs }
   assert.equal(rows.map((r) => `${r.event} ${r.version}`), [
     'up 0001', 'up 0002', 'up 0003', 'up 0004', 'up 0005', 'up 0006', 'down 0006', 'down 0005', 'down 0004', 'down 0003', 'down 0002', 'down 0001',
   ]);
+});
+
+async function writePair(dir: string, version: number, up: string, down: string): Promise<void> {
+  const stem = `${String(version).padStart(4, '0')}_m${version}`;
+  await writeFile(join(dir, `${stem}.up.sql`), up);
+  await writeFile(join(dir, `${stem}.down.sql`), down);
+}
+
+test('a failed migration is never run again to find its line: the sequence it advanced moved once', async ({ t, dirs }) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dbvc-integrity-'));
+  dirs.push(dir);
+  await writePair(dir, 1, 'CREATE SEQUENCE s;\n', 'DROP SEQUENCE s;\n');
+  await writePair(dir, 2, 'CREATE TABLE x (id int);\nSELECT nextval(\'s\');\n\n  SELECT 1 / 0;\nCREATE TABLE y (id int);\n', 'DROP TABLE x;\n');
+  const config = configFor(t.url, dir);
+  const error = await rejection(api.upgrade(config, undefined, report()));
+  assert.is(error.code, 'sql');
+  assert.is(error.message, `${config.migrationsLabel}/0002_m2.up.sql:4: division by zero`);
+  assert.ok(error.lines.includes('SQLSTATE 22012'), error.lines.join('\n'));
+  const [{ last_value, is_called }] = await t.db`select last_value, is_called from s`;
+  assert.equal([Number(last_value), is_called], [1, true]); // nextval ran once: the file was not replayed
+  assert.equal(await versionRows(t), ['0001']);
+  const single = await rejection(api.upgrade(config, undefined, { report: capture(), singleTransaction: true }));
+  assert.is(single.message, `${config.migrationsLabel}/0002_m2.up.sql:4: division by zero`);
+  const [again] = await t.db`select last_value from s`;
+  assert.is(Number(again.last_value), 2);
+});
+
+/** 0001 changes search_path and role for the session; 0002 must not see either. */
+async function sessionFolder(dirs: string[], role: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dbvc-integrity-'));
+  dirs.push(dir);
+  await writePair(dir, 1, `CREATE SCHEMA app;\nSET search_path = app;\nCREATE TABLE a1 (id int);\nSET ROLE ${role};\n`, 'DROP TABLE app.a1;\nDROP SCHEMA app;\n');
+  await writePair(dir, 2, 'CREATE TABLE b2 (id int);\n', 'DROP TABLE b2;\n');
+  return dir;
+}
+
+async function whereB2(t: TestDatabase): Promise<string> {
+  const rows = await t.db`select schemaname || '.' || tablename || ' owned by ' || tableowner as shown from pg_tables where tablename = 'b2'`;
+  return rows.map((r) => r.shown).join(', ');
+}
+
+test('every migration starts from the session as it connected, whatever ran before it, online and offline', async ({ t, dirs }) => {
+  const role = `dbvc_role_${t.name.slice(-10)}`;
+  await t.db.unsafe(`create role ${role}`);
+  const [{ user }] = await t.db`select current_user as user`;
+  try {
+    const dir = await sessionFolder(dirs, role);
+    const config = configFor(t.url, dir);
+    const expected = `public.b2 owned by ${user}`;
+    await api.upgrade(config, undefined, report()); // one run
+    assert.is(await whereB2(t), expected);
+    await api.downgrade(config, 'base', report());
+    await api.upgrade(config, '+1', report()); // two runs
+    await api.upgrade(config, '+1', report());
+    assert.is(await whereB2(t), expected);
+    await api.downgrade(config, 'base', report());
+    await api.upgrade(config, undefined, { report: capture(), singleTransaction: true });
+    assert.is(await whereB2(t), expected);
+    await api.downgrade(config, 'base', report());
+    const script = await api.renderOffline(configFor('embedded', dir), 'up', undefined);
+    const result = await runScript(t.url, script.files.map((f) => f.text).join('\n'), t.db);
+    assert.is(result.code, 0, result.stderr);
+    assert.is(await whereB2(t), expected);
+    await api.downgrade(config, 'base', report());
+    assert.equal(await versionRows(t), []);
+  } finally {
+    await t.db.unsafe(`drop owned by ${role}; drop role ${role}`);
+  }
 });
 
 test.run();
