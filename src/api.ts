@@ -64,7 +64,7 @@ export async function downgrade(config: Config, target: string, options: MoveOpt
 
 async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db, notices) => {
+  return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db, notices, connection) => {
     const state = await readState(db, config.schema, direction === 'down');
     const position = locateDatabase(migrations, state, config.migrationsLabel);
     if (position.isLost) refuseProblems(position.problems);
@@ -79,7 +79,7 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     refuseSingleTransaction(plan, options);
     await adoptUnrecorded(db, config, migrations, position, state, options.report); // once nothing refused the run
     if (plan.steps.length > 0) await ensureTables(db, config.schema); // also adds columns a newer dbvc needs
-    const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction, notices };
+    const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction, notices, sessionSetup: connection.sessionSetup };
     const hooks = { onStepStart: options.report.stepStart, onStepDone: options.report.stepDone, onStepRan: options.report.stepRan, onRetry: options.report.retry };
     const done = await runPlan(db, plan, { ...context, ...hooks });
     return { from: plan.from, to: plan.to, isHead: plan.toIndex === migrations.length - 1, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };

@@ -12,8 +12,17 @@ import type { Db } from './store.js';
 export interface Connection {
   db: Db;
   server: string; // what to show people: the masked URL or the embedded data folder
+  serverVersionNum: number; // server_version_num, e.g. 170010
+  sessionSetup: string; // dbvc's own session settings, applied again after every RESET ALL (see CHECK_INTERVAL)
   close(): Promise<void>;
 }
+
+/**
+ * PostgreSQL 14+ checks every second, while a query runs, that the client is still there, and otherwise ends the
+ * session: a migration in flight when dbvc is killed is rolled back instead of committing later with nobody to
+ * report it (issue 12). Older servers notice a dead client only when they next write to it.
+ */
+const CHECK_INTERVAL = "SET client_connection_check_interval = '1s';";
 
 export interface ConnectHooks {
   onNotice(message: string): void;
@@ -70,8 +79,9 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     await stopEmbedded();
   };
   const deadline = setTimeout(() => session.abort(timeoutError(address)), address.connectTimeout * 1000);
+  let serverVersionNum = 0;
   try {
-    const first = await db`select pg_backend_pid() as pid`;
+    const first = await db`select pg_backend_pid() as pid, current_setting('server_version_num')::int as version`;
     clearTimeout(deadline);
     session.isEstablished = true;
     const backendPid = Number(first[0].pid);
@@ -82,12 +92,14 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
       ownPid: async () => Number((await db`select pg_backend_pid() as pid`)[0].pid),
     });
     if (mode === 'transaction') throw poolerError(address.display);
+    serverVersionNum = Number(first[0].version);
+    if (serverVersionNum >= 140000) await db.unsafe(CHECK_INTERVAL);
   } catch (error) {
     clearTimeout(deadline);
     await close();
     throw error instanceof DbvcError ? error : explainConnectError(error, address);
   }
-  return { db, server: address.display, close };
+  return { db, server: address.display, serverVersionNum, sessionSetup: serverVersionNum >= 140000 ? CHECK_INTERVAL : '', close };
 }
 
 /**

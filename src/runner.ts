@@ -15,6 +15,7 @@ export interface RunContext {
   dbvcVersion: string;
   signal?: AbortSignal;
   singleTransaction?: boolean;
+  sessionSetup?: string; // set again after each RESET_SESSION (Connection.sessionSetup)
   ddlLockTimeoutMs?: number; // lock_timeout for each migration; undefined leaves the server's setting
   ddlLockRetries?: number; // retries after a lock timeout (55P03), with a growing pause
   notices?: NoticeRoute;
@@ -140,7 +141,7 @@ async function runInTransactions(db: Db, steps: Step[], context: RunContext & { 
 function sendStep(db: Db, step: Step, context: RunContext & { isRecordPrepared: boolean }): Sent {
   const { open, close } = renderStepQueries(step, {
     schema: context.schema, lockTimeoutMs: context.ddlLockTimeoutMs, runId: context.runId, clientHost: context.clientHost, dbvcVersion: context.dbvcVersion,
-    isRecordPrepared: context.isRecordPrepared,
+    isRecordPrepared: context.isRecordPrepared, sessionSetup: context.sessionSetup,
   });
   const statements = scanSql(step.sql).statements;
   const texts = [open, ...statements.map((statement) => sliceOf(step.sql, statement)), close];
@@ -225,6 +226,10 @@ async function runCancellable(db: Db | Tx, sql: string, signal?: AbortSignal): P
   }
 }
 
+function resetSession(context: RunContext): string {
+  return `${RESET_SESSION}\n${context.sessionSetup ?? ''}`;
+}
+
 /** A statement that failed inside a transaction, with the statement it was. */
 class StatementFailure {
   constructor(readonly error: unknown, readonly statement: Statement) {}
@@ -261,10 +266,10 @@ async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Pro
         current = step;
         context.onStepStart?.(step);
         const started = performance.now();
-        await tx.unsafe(RESET_SESSION);
+        await tx.unsafe(resetSession(context));
         if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
         await runStatements(tx, step.sql, context.signal);
-        await tx.unsafe(RESET_SESSION);
+        await tx.unsafe(resetSession(context));
         await writeVersion(tx, context.schema, step.from, step.to);
         await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
         context.onStepRan?.(step, performance.now() - started); // not done: it commits with the whole run, or not at all
@@ -291,7 +296,7 @@ async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Pro
  */
 async function runBare(db: Db, step: Step, context: RunContext, started: number): Promise<void> {
   const statements = scanSql(step.sql).statements;
-  await db.unsafe(RESET_SESSION);
+  await db.unsafe(resetSession(context));
   if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(db, context.ddlLockTimeoutMs, false);
   try {
     for (let index = step.skip; index < statements.length; index++) {
@@ -307,7 +312,7 @@ async function runBare(db: Db, step: Step, context: RunContext, started: number)
     if (context.ddlLockTimeoutMs !== undefined) await db`reset lock_timeout`.catch(() => undefined);
   }
   await db.begin(async (tx) => {
-    await tx.unsafe(RESET_SESSION);
+    await tx.unsafe(resetSession(context));
     await writeVersion(tx, context.schema, step.from, step.to);
     await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
   });

@@ -24,11 +24,11 @@ export async function withSession<T>(config: Config, options: SessionOptions, ap
 }
 
 /** As withSession, holding the migration lock of the schema (see acquireLock) while `work` runs. */
-export async function withLockedSession<T>(config: Config, options: SessionOptions, application: string, work: (db: Db, notices: NoticeRoute) => Promise<T>): Promise<T> {
-  return withSession(config, options, application, async (db, _connection, notices) => {
+export async function withLockedSession<T>(config: Config, options: SessionOptions, application: string, work: (db: Db, notices: NoticeRoute, connection: Connection) => Promise<T>): Promise<T> {
+  return withSession(config, options, application, async (db, connection, notices) => {
     await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal);
     try {
-      return await work(db, notices);
+      return await work(db, notices, connection);
     } finally {
       await releaseLock(db, config.schema);
     }

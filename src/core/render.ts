@@ -144,6 +144,7 @@ export interface OnlineStepOptions {
   clientHost: string;
   dbvcVersion: string;
   isRecordPrepared?: boolean; // the session holds RECORD_STEP (renderPrepareRecord)
+  sessionSetup?: string; // dbvc's session settings, set again after each reset (Connection.sessionSetup)
 }
 
 /** In the error PostgreSQL raises when a step's move found alembic_version not holding the revision it starts from. */
@@ -171,7 +172,8 @@ export const RESET_SESSION = 'RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET A
  */
 export function renderStepQueries(step: Step, options: OnlineStepOptions): { open: string; close: string } {
   const setting = options.lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = '${Math.round(options.lockTimeoutMs)}ms';\n`;
-  const open = `BEGIN;\n${RESET_SESSION}\n${setting}${renderStartCheck(step, options.schema)};`;
+  const reset = `${RESET_SESSION}\n${options.sessionSetup ?? ''}`;
+  const open = `BEGIN;\n${reset}\n${setting}${renderStartCheck(step, options.schema)};`;
   const r = recordStep(step);
   const values = [
     options.runId, r.event, r.version, r.name, r.fromVersion, r.toVersion, r.upChecksum, r.downChecksum, r.upSql, r.downSql,
@@ -180,7 +182,7 @@ export function renderStepQueries(step: Step, options: OnlineStepOptions): { ope
   const bookkeeping = options.isRecordPrepared && isPreparedMove(step)
     ? `EXECUTE ${RECORD_STEP}(${values.join(', ')});`
     : `${renderRecord(renderMove(step, options.schema, true), values, options.schema, literal(r.note))};`;
-  return { open, close: `${RESET_SESSION}\n${bookkeeping}\nCOMMIT;` };
+  return { open, close: `${reset}\n${bookkeeping}\nCOMMIT;` };
 }
 
 /** A statement that fails (MOVED_NOTHING) unless alembic_version holds exactly the step's start. */
