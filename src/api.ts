@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { VERSION } from './version.js';
 import { DbvcError } from './core/errors.js';
-import { listProblems, storedId, storedIdAt, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
+import { describeRecordedDown, listProblems, storedId, storedIdAt, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
 import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
@@ -77,6 +77,10 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     refuseProblems(listProblems(position, migrations, resolved, isOutOfOrderAllowed));
     if (resolved && options.resume) plan = { ...plan, steps: [resumeStep(plan.steps[0], resolved, splitStatements), ...plan.steps.slice(1)] };
     refuseSingleTransaction(plan, options);
+    for (const step of plan.steps) {
+      const said = describeRecordedDown(step);
+      if (said) options.report.info(said);
+    }
     await adoptUnrecorded(db, config, migrations, position, state, options.report); // once nothing refused the run
     if (plan.steps.length > 0) await ensureTables(db, config.schema); // also adds columns a newer dbvc needs
     const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction, notices, sessionSetup: connection.sessionSetup };
@@ -165,7 +169,7 @@ export async function renderOffline(config: Config, direction: 'up' | 'down', ra
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
   const { fromIndex, toIndex } = resolveRange(range, migrations, direction);
   const position = offlinePosition(migrations, fromIndex);
-  const plan = direction === 'up' ? planUpgrade(migrations, position, toIndex) : planDowngrade(migrations, position, toIndex, new Map());
+  const plan = direction === 'up' ? planUpgrade(migrations, position, toIndex) : planDowngrade(migrations, position, toIndex, new Map(), true);
   const files = renderFiles(plan, { target: config.db, folder: config.migrationsLabel, schema: config.schema, dbvcVersion: VERSION, lockTimeoutMs: config.ddlLockTimeoutMs,
     applied: migrations.slice(0, fromIndex + 1).map((m) => m.version) });
   return { from: plan.from, to: plan.to, steps: plan.steps.length, files };

@@ -62,13 +62,13 @@ export async function readState(db: Queryable, schema: string, withDownSql = fal
   const recorded = new Map<string, Recorded>();
   if (history_table) {
     const rows = await db`
-      select distinct on (version_num) version_num, event, up_checksum, down_checksum,
+      select distinct on (version_num) version_num, event, up_checksum, down_checksum, applied_at,
              case when ${withDownSql} then down_sql end as down_sql
       from ${schemaName(db, schema)}.dbvc_history
       where event in ('up', 'stamp', 'repair', 'adopted') and up_checksum is not null
       order by version_num, id desc`;
     for (const row of rows) {
-      recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql });
+      recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql, appliedAt: row.applied_at });
     }
   }
   const failures = history_table ? await readFailures(db, schema) : [];

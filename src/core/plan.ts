@@ -18,6 +18,7 @@ export interface Recorded {
   upChecksum: string;
   downChecksum: string | null;
   downSql: string | null;
+  appliedAt?: Date; // when that row was written
 }
 
 /** A no-transaction migration that stopped part-way and nothing has resolved since. */
@@ -59,6 +60,7 @@ export interface Step {
   noTransaction: boolean; // -- dbvc:no-transaction: statement by statement, outside any transaction
   skip: number; // statements already run by a failed attempt (dbvc upgrade --resume)
   isOutOfOrder?: boolean; // applied below the current revision (--allow-out-of-order): alembic_version stays
+  recordedDown?: Recorded; // a down step whose file is gone: it runs the down SQL recorded when the up was applied
 }
 
 export interface Plan {
@@ -259,7 +261,7 @@ function upStep(migration: Migration, from: string | null, to: string | null): S
 }
 
 /** Steps from the current position down to the target; refuses before any step if one has no down SQL. */
-export function planDowngrade(migrations: Migration[], position: Position, targetIndex: number, recorded: Map<string, Recorded>): Plan {
+export function planDowngrade(migrations: Migration[], position: Position, targetIndex: number, recorded: Map<string, Recorded>, isOffline = false): Plan {
   if (targetIndex > position.index) {
     throw new DbvcError('usage', `cannot downgrade to ${labelAt(migrations, targetIndex)}: the database is at ${labelAt(migrations, position.index)}, which is below it`, {
       hint: `to go up use dbvc upgrade ${labelAt(migrations, targetIndex)}; downgrade can reach ${describeBelow(migrations, position.index)}`,
@@ -272,25 +274,36 @@ export function planDowngrade(migrations: Migration[], position: Position, targe
     const migration = migrations[i];
     const to = storedIdAt(migrations, i - 1);
     const source = downSource(migration, recorded.get(migration.version));
-    if (!source) irreversible.push(migration.up.path.replace(/\.up\.sql$/, '.down.sql'));
+    if (!source) irreversible.push(downPath(migration));
     else steps.push({ direction: 'down', migration, from, to, ...source, skip: 0 });
     from = to;
   }
   if (irreversible.length > 0) {
     throw new DbvcError('irreversible', `cannot downgrade to ${labelAt(migrations, targetIndex)}: ${irreversible.length === 1 ? 'a migration on the way has' : `${irreversible.length} migrations on the way have`} no down file`, {
       lines: irreversible.map((f) => `missing: ${f}`),
-      hint: 'write the down file(s), or downgrade only as far as the first irreversible migration; nothing was run',
+      hint: `write the down file(s), or downgrade only as far as the first irreversible migration${isOffline ? '; online, dbvc downgrade runs the down SQL recorded in dbvc_history when the migration was applied, and says so first' : ''}; nothing was run`,
     });
   }
   return { direction: 'down', from: position.current, to: storedIdAt(migrations, targetIndex), fromIndex: position.index, toIndex: targetIndex, steps };
 }
 
-/** The down file on disk wins; the SQL recorded when the migration was applied is the fallback. */
-function downSource(migration: Migration, recorded: Recorded | undefined): { sql: string; file: string; noTransaction: boolean } | undefined {
+/** The down file on disk wins; the SQL recorded when the migration was applied is the fallback, never silent (recordedDown). */
+function downSource(migration: Migration, recorded: Recorded | undefined): Pick<Step, 'sql' | 'file' | 'noTransaction' | 'recordedDown'> | undefined {
   if (migration.down) return { sql: migration.down.text, file: migration.down.path, noTransaction: migration.down.noTransaction };
-  const path = migration.up.path.replace(/\.up\.sql$/, '.down.sql');
-  if (recorded?.downSql) return { sql: recorded.downSql, file: `${path} (as recorded in dbvc_history)`, noTransaction: hasNoTransactionDirective(recorded.downSql) };
-  return undefined;
+  if (!recorded?.downSql) return undefined;
+  return { sql: recorded.downSql, file: `${downPath(migration)} (as recorded in dbvc_history)`, noTransaction: hasNoTransactionDirective(recorded.downSql), recordedDown: recorded };
+}
+
+/** What a step that runs recorded down SQL says before anything runs. */
+export function describeRecordedDown(step: Step): string | undefined {
+  const recorded = step.recordedDown;
+  if (!recorded) return undefined;
+  const when = recorded.appliedAt ? ` on ${recorded.appliedAt.toISOString()}` : '';
+  return `${downPath(step.migration)} is not on disk: running the down SQL recorded in dbvc_history when ${step.migration.version} was ${recorded.event === 'up' ? 'applied' : recorded.event}${when} (${recorded.downChecksum ?? 'no checksum recorded'})`;
+}
+
+function downPath(migration: Migration): string {
+  return migration.up.path.replace(/\.up\.sql$/, '.down.sql');
 }
 
 /** What alembic_version holds once `index` is applied (null at base). */

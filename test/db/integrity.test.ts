@@ -1,5 +1,5 @@
 // Issue 12: never record a migration that did not run, never run one twice.
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -235,6 +235,25 @@ test('every migration starts from the session as it connected, whatever ran befo
   } finally {
     await t.db.unsafe(`drop owned by ${role}; drop role ${role}`);
   }
+});
+
+test('a deleted down file: the online downgrade says whose recorded down SQL it runs, from when, before running it; offline refuses and says so', async ({ t, dirs }) => {
+  const dir = await tableFolder(dirs, [1, 2, 3]);
+  const config = configFor(t.url, dir);
+  await api.upgrade(config, undefined, report());
+  await unlink(join(dir, '0002_t2.down.sql'));
+  const offline = await rejection(api.renderOffline(configFor('embedded', dir), 'down', '0003:0001'));
+  assert.is(offline.code, 'irreversible');
+  assert.match(offline.hint, /online, dbvc downgrade runs the down SQL recorded in dbvc_history when the migration was applied, and says so first/);
+  const [row] = await t.db`select applied_at, down_checksum from dbvc_history where version_num = '0002' and event = 'up'`;
+  const events: string[] = [];
+  const online = { info: (line: string) => events.push(line), notice: () => {}, stepStart: (step: { migration: { version: string } }) => events.push(`start ${step.migration.version}`) };
+  const result = await api.downgrade(config, '-2', { report: online });
+  assert.equal(result.steps.map((s) => s.file), [`${config.migrationsLabel}/0003_t3.down.sql`, `${config.migrationsLabel}/0002_t2.down.sql (as recorded in dbvc_history)`]);
+  const said = `${config.migrationsLabel}/0002_t2.down.sql is not on disk: running the down SQL recorded in dbvc_history when 0002 was applied on ${row.applied_at.toISOString()} (${row.down_checksum})`;
+  assert.ok(events.includes(said), events.join('\n'));
+  assert.ok(events.indexOf(said) < events.indexOf('start 0003'), `said before anything ran: ${events.join(' | ')}`);
+  assert.equal(await tables(t), ['t_1']);
 });
 
 test.run();
