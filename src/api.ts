@@ -10,15 +10,20 @@ import { describeRecordedDown, listProblems, storedId, storedIdAt, locateDatabas
 import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
+import { explainDrift } from './filediff.js';
 import { runPlan } from './runner.js';
 import { withLockedSession, withSession } from './session.js';
-import { ensureTables, schemaName, readHistory, readState, recordEvent, writeVersion, type Db, type HistoryEntry, type HistoryRow } from './store.js';
+import { ensureTables, schemaName, readRecordedTexts, readState, recordEvent, writeVersion, type Db, type HistoryEntry } from './store.js';
 
 export { resolveConfig } from './config.js';
 export { DbvcError, EXIT_CODES } from './core/errors.js';
 
 export { VERSION } from './version.js';
 export { renumber, type Renumbered } from './authoring/renumber.js';
+export { current, history, show, status, type MigrationDetail, type StatusReport } from './inspect.js';
+export type { HistoryRow } from './store.js';
+
+const DIFF_LINES_IN_ERRORS = 12; // of a changed file's diff; dbvc show prints it whole
 
 export interface Reporter {
   info(line: string): void;
@@ -74,7 +79,8 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
       ? planUpgrade(migrations, position, targetIndex, isOutOfOrderAllowed)
       : planDowngrade(migrations, position, targetIndex, state.recorded);
     const resolved = options.resume || options.restart ? findResolvedFailure(plan, position, direction) : undefined;
-    refuseProblems(listProblems(position, migrations, resolved, isOutOfOrderAllowed));
+    const problems = listProblems(position, migrations, resolved, isOutOfOrderAllowed);
+    if (problems.length > 0) refuseProblems(explainDrift(problems, position.drifted, await readRecordedTexts(db, config.schema, position.drifted.map((m) => m.version)), DIFF_LINES_IN_ERRORS));
     if (resolved && options.resume) plan = { ...plan, steps: [resumeStep(plan.steps[0], resolved, splitStatements), ...plan.steps.slice(1)] };
     refuseSingleTransaction(plan, options);
     for (const step of plan.steps) {
@@ -189,53 +195,6 @@ export async function saveOffline(script: OfflineScript, out: string, root: stri
   }
   await writeFileAtomically(path, script.files.map((f) => f.text).join('\n'));
   return [shown(path)];
-}
-
-export interface StatusReport {
-  target: string;
-  server: string;
-  current: string | null;
-  currentStem: string | null;
-  head: string | null;
-  applied: number | null; // null when alembic_version holds no known revision (see problems)
-  pending: { version: string; name: string; file: string }[];
-  problems: { code: string; message: string; hint?: string; lines: string[] }[];
-}
-
-/** Where the database stands, what is pending and what is wrong. Read-only; takes no lock. */
-export async function status(config: Config, options: RunOptions): Promise<StatusReport> {
-  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  return withSession(config, options, 'dbvc status', async (db, connection) => {
-    const position = locateDatabase(migrations, await readState(db, config.schema), config.migrationsLabel);
-    const isKnown = !position.isLost;
-    const pending = isKnown ? migrations.slice(position.index + 1) : [];
-    return {
-      target: config.db,
-      server: connection.server,
-      current: position.current,
-      currentStem: isKnown && position.index >= 0 ? migrations[position.index].stem : null,
-      head: migrations.length > 0 ? migrations[migrations.length - 1].version : null,
-      applied: isKnown ? position.index + 1 - position.outOfOrder.length : null,
-      pending: pending.map((m) => ({ version: m.version, name: m.name, file: m.up.path })),
-      problems: listProblems(position, migrations).map((p) => ({ code: p.code, message: p.message, hint: p.hint, lines: p.lines })),
-    };
-  });
-}
-
-/** The current revision as stored in alembic_version (null at base). Read-only. */
-export async function current(config: Config, options: RunOptions): Promise<{ current: string | null; isHead: boolean; stem: string | null }> {
-  const report = await status(config, options);
-  if (report.applied === null) { // never print a revision alembic_version does not hold, nor base for two rows
-    const [problem] = report.problems;
-    throw new DbvcError('state', problem.message, { lines: problem.lines, hint: problem.hint });
-  }
-  const isHead = report.problems.length === 0 && report.pending.length === 0;
-  return { current: report.current, isHead, stem: report.currentStem };
-}
-
-/** Every dbvc_history row, oldest first. Read-only. */
-export async function history(config: Config, options: RunOptions): Promise<HistoryRow[]> {
-  return withSession(config, options, 'dbvc history', (db) => readHistory(db, config.schema));
 }
 
 /**

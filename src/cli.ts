@@ -86,6 +86,17 @@ prog.command('status')
     return o['exit-code'] && !isClean ? EXIT_CODES.check : 0;
   }));
 
+prog.command('show <revision>')
+  .describe('One migration: its files and checksums, its state on the target, what changed since it was applied (a diff), and its history')
+  .option('--json', 'Print JSON')
+  .example('show 0003 --db aiven')
+  .action(command(async (log, o, signal, rev) => {
+    const api = await loadApi();
+    const detail = await api.show(await configure(log, o), rev, { report: log, signal });
+    if (o.json) return log.json(detail);
+    printShow(log, detail);
+  }));
+
 prog.command('history')
   .describe('List dbvc_history: every up, down, stamp, repair and adoption, oldest first')
   .option('--json', 'Print JSON')
@@ -95,12 +106,7 @@ prog.command('history')
     const rows = await api.history(await configure(log, o), { report: log, signal });
     if (o.json) return log.json(rows);
     if (rows.length === 0) return log.result('no history yet');
-    for (const r of rows) {
-      const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
-      const moved = isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '';
-      const took = r.durationMs === null ? '' : ` ${formatMs(r.durationMs)}`;
-      log.result(`${r.appliedAt.toISOString()}  ${r.event.padEnd(7)} ${(r.version ?? '').padEnd(6)} ${r.name ?? ''}  ${moved}  by ${r.appliedBy}@${r.clientHost ?? '?'}${took}${r.note ? `  (${r.note})` : ''}`);
-    }
+    for (const r of rows) log.result(formatHistoryRow(r));
   }));
 
 prog.command('stamp <revision>')
@@ -197,12 +203,40 @@ function printStatus(log: Log, report: Api.StatusReport): void {
   log.result(`current: ${report.current ?? 'base'}${report.currentStem && report.currentStem !== report.current ? ` (${report.currentStem})` : ''}`);
   log.result(`head:    ${report.head ?? 'none (no migrations)'}`);
   log.result(report.applied === null ? 'applied: unknown (see the problem below)' : `applied: ${report.applied}, pending: ${report.pending.length}`);
-  for (const p of report.pending) log.result(`  ${c.yellow('pending')} ${p.file}`);
+  const paint: Record<string, (text: string) => string> = { applied: c.green, pending: c.yellow, 'out of order': c.red, changed: c.red, 'missing file': c.red, unknown: c.dim };
+  for (const row of report.migrations) log.result(`  ${paint[row.state](row.state.padEnd(12))} ${describeRow(row)}`);
   for (const p of report.problems) {
     log.result(`${c.red('problem')} ${p.message}`);
     for (const d of p.lines) log.result(`  ${d}`);
     if (p.hint) log.result(`  ${c.dim('hint')} ${p.hint}`);
   }
+}
+
+function formatHistoryRow(r: Api.HistoryRow): string {
+  const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
+  const moved = isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '';
+  const took = r.durationMs === null ? '' : ` ${formatMs(r.durationMs)}`;
+  return `${r.appliedAt.toISOString()}  ${r.event.padEnd(7)} ${(r.version ?? '').padEnd(6)} ${r.name ?? ''}  ${moved}  by ${r.appliedBy}@${r.clientHost ?? '?'}${took}${r.note ? `  (${r.note})` : ''}`;
+}
+
+function printShow(log: Log, d: Api.MigrationDetail): void {
+  log.result(`${d.version}_${d.name}: ${d.state.state}${d.state.appliedAt ? ` (${d.state.appliedHow} on ${d.state.appliedAt.toISOString()} by ${d.state.appliedBy ?? '?'})` : ''}`);
+  log.result(`  up:   ${d.up.file}  ${d.up.checksum}`);
+  log.result(d.down ? `  down: ${d.down.file}  ${d.down.checksum}${d.down.isEmpty ? '  (empty: nothing to undo)' : ''}` : `  down: none${d.state.down === 'recorded' ? ' on disk; dbvc_history recorded one, which downgrade runs' : ': irreversible'}`);
+  if (d.change) {
+    log.result(`  changed since it was applied: ${d.change.isCosmetic ? 'only whitespace or comments' : 'the SQL itself'}`);
+    for (const line of d.change.diff) log.result(`    ${line}`);
+  }
+  log.result(d.history.length === 0 ? '  history: none' : '  history:');
+  for (const r of d.history) log.result(`    ${formatHistoryRow(r)}`);
+}
+
+function describeRow(row: Api.StatusReport['migrations'][number]): string {
+  const what = row.file ?? `${row.version}${row.name ? `_${row.name}` : ''} (recorded in dbvc_history; no file)`;
+  const how = row.appliedHow && row.appliedHow !== 'up' ? ` (${row.appliedHow})` : '';
+  const when = row.appliedAt ? `  ${row.appliedAt.toISOString()} by ${row.appliedBy ?? '?'}${how}` : '';
+  const down = row.down === 'empty' ? '  down: empty, nothing to undo' : row.down === 'none' ? '  no down: irreversible' : row.down === 'recorded' ? '  down: only as recorded' : '';
+  return `${what}${when}${down}`;
 }
 
 async function configure(log: Log, o: Options, needsServer = true): Promise<Config> {

@@ -12,23 +12,32 @@ import type { Migration } from './core/plan.js';
  * Throws one 'file' DbvcError listing every malformed file, before anything touches a database.
  */
 export async function loadMigrations(dir: string, label: string): Promise<Migration[]> {
-  const entries = await listEntries(dir, label);
-  const { pairs, problems } = discoverMigrations(entries, label);
-  const migrations: Migration[] = [];
-  for (const pair of pairs) {
-    const up = await readSqlFile(dir, label, pair.up, problems);
-    const down = pair.down ? await readSqlFile(dir, label, pair.down, problems) : undefined;
-    if (up) migrations.push({ version: pair.version, number: pair.number, name: pair.name, stem: pair.stem, up, down });
-  }
+  const { migrations, problems } = await readMigrations(dir, label);
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) {
-    problems.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
     throw new DbvcError('file', `${problems.length} problems with the migration files in ${label}`, {
       lines: problems.flatMap((p) => [p.message, ...(p.hint ? [`  fix: ${p.hint}`] : [])]),
       hint: 'fix them; nothing was run',
     });
   }
   return migrations;
+}
+
+/**
+ * Every migration that could be read, and a problem per file that could not (sorted): what the read-only commands
+ * show, where loadMigrations refuses. An unreadable up file leaves its migration out; an unreadable down, its down.
+ */
+export async function readMigrations(dir: string, label: string): Promise<{ migrations: Migration[]; problems: DbvcError[] }> {
+  const entries = await listEntries(dir, label);
+  const { pairs, problems } = discoverMigrations(entries, label);
+  const migrations: Migration[] = [];
+  for (const pair of pairs) {
+    const up = await readSqlFile(dir, label, pair.up, problems, false);
+    const down = pair.down ? await readSqlFile(dir, label, pair.down, problems, true) : undefined;
+    if (up) migrations.push({ version: pair.version, number: pair.number, name: pair.name, stem: pair.stem, up, down });
+  }
+  problems.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+  return { migrations, problems };
 }
 
 /** The migrations' names only (nothing is read or parsed): enough to number a new revision. */
@@ -71,7 +80,7 @@ function inFolder(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
-async function readSqlFile(dir: string, label: string, name: string, problems: DbvcError[]): Promise<SqlFile | undefined> {
+async function readSqlFile(dir: string, label: string, name: string, problems: DbvcError[], isDown: boolean): Promise<SqlFile | undefined> {
   const path = `${label}/${name}`;
   let content: string | Buffer;
   try {
@@ -84,7 +93,7 @@ async function readSqlFile(dir: string, label: string, name: string, problems: D
     problems.push(new DbvcError('file', `${path} cannot be read (${(error as NodeJS.ErrnoException).code})`, { file: path }));
     return undefined;
   }
-  const parsed = parseFile(path, content);
+  const parsed = parseFile(path, content, isDown); // an empty down file is a deliberate no-op, an empty up an error
   problems.push(...parsed.problems);
   return parsed.file;
 }

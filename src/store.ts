@@ -51,7 +51,7 @@ async function createTables(db: Tx, schema: string): Promise<void> {
 }
 
 /**
- * Reads alembic_version and, per version, the latest history row that recorded it as applied. The recorded down
+ * Reads alembic_version and, per version still applied, the latest history row that recorded it so. The recorded down
  * SQL (a downgrade's fallback when the file is gone) is fetched only `withDownSql`. Never writes.
  */
 export async function readState(db: Queryable, schema: string, withDownSql = false): Promise<DatabaseState & { hasTables: boolean }> {
@@ -61,14 +61,17 @@ export async function readState(db: Queryable, schema: string, withDownSql = fal
   const versions = version_table ? (await db`select version_num from ${schemaName(db, schema)}.alembic_version order by version_num`).map((r) => r.version_num as string) : [];
   const recorded = new Map<string, Recorded>();
   if (history_table) {
+    // the latest move per version: a version whose latest is a down (or a stamp down, which records no up checksum)
+    // is not applied, even though an older row once applied it
     const rows = await db`
-      select distinct on (version_num) version_num, event, up_checksum, down_checksum, applied_at,
-             case when ${withDownSql} then down_sql end as down_sql
+      select distinct on (version_num) version_num, name, event, up_checksum, down_checksum, applied_at, applied_by,
+             down_sql is not null as has_down_sql, case when ${withDownSql} then down_sql end as down_sql
       from ${schemaName(db, schema)}.dbvc_history
-      where event in ('up', 'stamp', 'repair', 'adopted') and up_checksum is not null
+      where event in ('up', 'down', 'stamp', 'repair', 'adopted')
       order by version_num, id desc`;
     for (const row of rows) {
-      recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql, appliedAt: row.applied_at });
+      if (row.event === 'down' || row.up_checksum === null) continue;
+      recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql, hasDownSql: row.has_down_sql, appliedAt: row.applied_at, appliedBy: row.applied_by, name: row.name });
     }
   }
   const failures = history_table ? await readFailures(db, schema) : [];
@@ -133,20 +136,39 @@ export function notMovedError(from: string | null, to: string | null): DbvcError
   });
 }
 
-/** The history, oldest first (the SQL texts are left out). Empty when the table does not exist. */
-export async function readHistory(db: Queryable, schema: string): Promise<HistoryRow[]> {
+/**
+ * The history, oldest first; of one version only when `version` is given, and then with the SQL texts (which the
+ * whole history leaves out). Empty when the table does not exist.
+ */
+export async function readHistory(db: Queryable, schema: string, version?: string): Promise<HistoryRow[]> {
   const [{ exists }] = await db`select to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as exists`;
   if (!exists) return [];
+  const withSql = version !== undefined;
   const rows = await db`
     select id::text, run_id, event, version_num, name, from_version, to_version, up_checksum, down_checksum,
-           applied_at, applied_by, client_host, duration_ms, dbvc_version, note
-    from ${schemaName(db, schema)}.dbvc_history h order by h.applied_at, h.id`; // h.id is the bigint; "id" alone would sort the text
+           applied_at, applied_by, client_host, duration_ms, dbvc_version, note,
+           case when ${withSql} then up_sql end as up_sql, case when ${withSql} then down_sql end as down_sql
+    from ${schemaName(db, schema)}.dbvc_history h
+    where ${version ?? null}::text is null or h.version_num = ${version ?? null}
+    order by h.applied_at, h.id`; // h.id is the bigint; "id" alone would sort the text column above
   return rows.map((r) => ({
     id: r.id, runId: r.run_id, event: r.event, version: r.version_num, name: r.name, fromVersion: r.from_version,
-    toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum, upSql: null, downSql: null,
+    toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum, upSql: r.up_sql, downSql: r.down_sql,
     appliedAt: r.applied_at, appliedBy: r.applied_by, clientHost: r.client_host, durationMs: r.duration_ms,
     dbvcVersion: r.dbvc_version, note: r.note,
   }));
+}
+
+/** The up SQL as last recorded applied (up, stamp, repair, adopted), for each of `versions` that has one. */
+export async function readRecordedTexts(db: Queryable, schema: string, versions: string[]): Promise<Map<string, string>> {
+  if (versions.length === 0) return new Map();
+  const [{ exists }] = await db`select to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as exists`;
+  if (!exists) return new Map();
+  const rows = await db`
+    select distinct on (version_num) version_num, up_sql from ${schemaName(db, schema)}.dbvc_history
+    where version_num in ${db(versions)} and event in ('up', 'stamp', 'repair', 'adopted') and up_sql is not null
+    order by version_num, id desc`;
+  return new Map(rows.map((r) => [r.version_num as string, r.up_sql as string]));
 }
 
 /**

@@ -358,12 +358,15 @@ db('status with pending migrations exits 0 and lists them on stdout', async ({ t
   assert.is((await run(['upgrade', '2', ...on(t, 'shop')])).code, 0);
   const { code, stdout, stderr } = await run(['status', ...on(t, 'shop')]);
   assert.is(code, 0, stderr);
-  assert.equal(lines(stdout), [
+  const [{ user }] = await t.db`select current_user as user`;
+  assert.equal(lines(stdout).map((l) => l.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/, '<time>')), [
     'current: 0002 (0002_add_orders)',
     'head:    0004',
     'applied: 2, pending: 2',
-    '  pending test/fixtures/shop/0003_index_orders.up.sql',
-    '  pending test/fixtures/shop/0004_order_totals.up.sql',
+    `  applied      test/fixtures/shop/0001_create_product.up.sql  <time> by ${user}`,
+    `  applied      test/fixtures/shop/0002_add_orders.up.sql  <time> by ${user}`,
+    '  pending      test/fixtures/shop/0003_index_orders.up.sql',
+    '  pending      test/fixtures/shop/0004_order_totals.up.sql',
   ]);
 });
 

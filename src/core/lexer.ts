@@ -253,3 +253,30 @@ export function lineOf(text: string, index: number): number {
   for (let i = 0; i < index && i < text.length; i++) if (text[i] === '\n') line += 1;
   return line;
 }
+
+/**
+ * The SQL without its comments, each run of blanks and comments made one space: two texts with the same result
+ * differ only in whitespace or comments (literals, quoted names and dollar quotes are kept as written).
+ */
+export function withoutComments(text: string): string {
+  const parts: string[] = [];
+  const scratch = fresh(0);
+  let i = 0;
+  while (i < text.length) {
+    const code = text.charCodeAt(i);
+    const next = text.charCodeAt(i + 1);
+    let j: number;
+    if (code === 45 /* - */ && next === 45) j = skipLineComment(text, i);
+    else if (code === 47 /* / */ && next === 42 /* * */) j = skipBlockComment(text, i);
+    else if (isSpace(code)) j = i + 1;
+    else {
+      j = readToken(text, i, scratch, []);
+      parts.push(text.slice(i, j));
+      i = j;
+      continue;
+    }
+    if (parts.length > 0 && parts[parts.length - 1] !== ' ') parts.push(' ');
+    i = j;
+  }
+  return parts.join('').trim();
+}

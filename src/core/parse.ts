@@ -9,6 +9,7 @@ export interface SqlFile {
   checksum: string;
   noTransaction: boolean;
   alembicRevision?: string;
+  isEmpty?: boolean; // a down file with no statement: a deliberate "nothing to undo"
 }
 
 export type ParseResult = { file: SqlFile; problems: [] } | { file?: undefined; problems: DbvcError[] };
@@ -20,7 +21,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * Decodes and checks one migration file; every problem names the file and, where it can, the line. A string is
  * text already decoded without loss (the caller read it as UTF-8 and found no U+FFFD replacement character).
  */
-export function parseFile(path: string, content: Uint8Array | string): ParseResult {
+export function parseFile(path: string, content: Uint8Array | string, isEmptyAllowed = false): ParseResult {
   let decoded: string;
   try {
     decoded = typeof content === 'string' ? content : decoder.decode(content);
@@ -36,7 +37,8 @@ export function parseFile(path: string, content: Uint8Array | string): ParseResu
     return { file: { path, text, checksum: checksumText(text), ...directives }, problems: [] };
   }
   const scan = scanSql(text);
-  if (scan.statements.length === 0) {
+  const isEmpty = scan.statements.length === 0;
+  if (isEmpty && !isEmptyAllowed) {
     problems.push(problem(path, 'has no SQL statement (it is empty or only comments)', 'write the migration, or delete the file'));
   }
   for (const index of scan.metaCommands) {
@@ -48,7 +50,7 @@ export function parseFile(path: string, content: Uint8Array | string): ParseResu
     if (trouble) problems.push(problem(`${path}:${lineOf(text, statement.first)}`, trouble.what, trouble.hint, path));
   }
   if (problems.length > 0) return { problems };
-  return { file: { path, text, checksum: checksumText(text), ...directives }, problems: [] };
+  return { file: { path, text, checksum: checksumText(text), ...directives, ...(isEmpty ? { isEmpty } : {}) }, problems: [] };
 }
 
 // Every statement explainStatement refuses holds one of these words, so a file without any of them (nor a

@@ -19,6 +19,9 @@ export interface Recorded {
   downChecksum: string | null;
   downSql: string | null;
   appliedAt?: Date; // when that row was written
+  appliedBy?: string; // by which database user
+  name?: string | null;
+  hasDownSql?: boolean; // whether the row holds down SQL (downSql itself is read only when needed)
 }
 
 /** A no-transaction migration that stopped part-way and nothing has resolved since. */
