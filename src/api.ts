@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { VERSION } from './version.js';
 import { DbvcError } from './core/errors.js';
-import { describeRecordedDown, listProblems, storedId, storedIdAt, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
+import { describeRecordedDown, withRecordedMigrations, listProblems, storedId, storedIdAt, locateDatabase, type DatabaseState, planDowngrade, planUpgrade, resolveRevision, resumeStep, type Failure, type Migration, type Plan, type Position, type Step } from './core/plan.js';
 import { scanSql } from './core/lexer.js';
 import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from './core/render.js';
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
@@ -68,9 +68,10 @@ export async function downgrade(config: Config, target: string, options: MoveOpt
 }
 
 async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
-  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+  let migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
   return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db, notices, connection) => {
     const state = await readState(db, config.schema, direction === 'down');
+    if (direction === 'down') migrations = await addRecordedMigrations(db, config, migrations, state);
     const position = locateDatabase(migrations, state, config.migrationsLabel);
     if (position.isLost) refuseProblems(position.problems);
     const targetIndex = resolveRevision(target, migrations, position.index);
@@ -94,6 +95,17 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     const done = await runPlan(db, plan, { ...context, ...hooks });
     return { from: plan.from, to: plan.to, isHead: plan.toIndex === migrations.length - 1, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };
   });
+}
+
+/**
+ * A downgrade can take back revisions whose files this checkout lacks (a branch switch, a deleted pair) with the SQL
+ * dbvc_history recorded; their down steps say so before anything runs (describeRecordedDown).
+ */
+async function addRecordedMigrations(db: Db, config: Config, migrations: Migration[], state: DatabaseState): Promise<Migration[]> {
+  const known = new Set(migrations.map((m) => m.version));
+  const missing = [...state.recorded.keys()].filter((v) => !known.has(v));
+  if (missing.length === 0) return migrations;
+  return withRecordedMigrations(migrations, state.recorded, await readRecordedTexts(db, config.schema, missing), config.migrationsLabel);
 }
 
 function refuseProblems(problems: DbvcError[]): void {

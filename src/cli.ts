@@ -272,7 +272,7 @@ async function main(): Promise<number> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
-    log.info(`${signal}: stopping; the migration in progress is rolled back (press Ctrl-C again to quit at once)`);
+    log.info(`${signal}: stopping: the statement in flight is cancelled and its transaction rolled back (a no-transaction file keeps the statements that already ran); press Ctrl-C again to quit at once`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);

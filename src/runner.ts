@@ -2,7 +2,7 @@
 // or statement by statement for -- dbvc:no-transaction files, with failures pinned to file:line.
 import { setTimeout as delay } from 'node:timers/promises';
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
-import { recordStep } from './core/ledger.js';
+import { quoteIdent, recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
 import { isPreparedMove, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepQueries, RESET_SESSION } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
@@ -331,8 +331,25 @@ async function recordBareFailure(db: Db, error: unknown, step: Step, statements:
     });
   }
   const failure = await describeFailure(db, error, step, context, statements[index]);
-  const next = index === 0 ? `nothing ran; the database is at ${step.from ?? 'base'}` : `${ran} and stay applied; fix the file and run dbvc ${step.direction === 'up' ? 'upgrade' : 'downgrade'} --resume (dbvc status lists the other ways out)`;
+  const invalid = await findInvalidIndexes(db, sliceOf(step.sql, statements[index]));
+  const cleanUp = invalid.length === 0 ? '' : `the failed build left the INVALID index ${invalid.join(', ')}: drop it first (${invalid.map((i) => `DROP INDEX CONCURRENTLY ${i};`).join(' ')}), then `;
+  const next = index === 0
+    ? `nothing else ran; the database is at ${step.from ?? 'base'}${cleanUp ? `; ${cleanUp}run the command again` : ''}`
+    : `${ran} and ${index === 1 ? "stays" : "stay"} applied; ${cleanUp}fix the file and run dbvc ${step.direction === 'up' ? 'upgrade' : 'downgrade'} --resume (dbvc status lists the other ways out)`;
   return new DbvcError(failure.code, failure.message, { file: failure.file, lines: [...failure.lines, `statement ${index + 1} of ${statements.length}; ${ran}`], cause: error, hint: next });
+}
+
+/**
+ * A CREATE INDEX CONCURRENTLY that fails leaves its index behind, INVALID, and running the statement again then fails
+ * on "already exists": the invalid indexes the statement names, schema-qualified.
+ */
+async function findInvalidIndexes(db: Db, statement: string): Promise<string[]> {
+  if (!/\bconcurrently\b/i.test(statement) || !/\bindex\b/i.test(statement)) return [];
+  const rows = await db`
+    select n.nspname, c.relname from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+    where not i.indisvalid and n.nspname not in ('pg_catalog', 'pg_toast') order by 1, 2`.catch(() => []);
+  const text = statement.toLowerCase();
+  return rows.filter((r) => text.includes(String(r.relname).toLowerCase())).map((r) => `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`.replace(/"([a-z_][a-z0-9_]*)"/g, '$1'));
 }
 
 /** Retries a step (or one no-transaction statement) that hit lock_timeout, pausing 1 s, 2 s, 4 s, ... */

@@ -88,7 +88,7 @@ export function locateDatabase(migrations: Migration[], state: DatabaseState, fo
   const current = state.versions[0] ?? null;
   const index = current === null ? -1 : indexOfStored(migrations, current);
   if (index === undefined) {
-    problems.push(unknownRevision(current!, migrations, folder));
+    problems.push(unknownRevision(current!, migrations, folder, state.recorded.get(current!)));
     return { current, index: -1, isLost: true, problems, drifted: [], outOfOrder: [], failures: state.failures };
   }
   const drifted = findDrift(migrations.slice(0, index + 1), state.recorded);
@@ -166,11 +166,42 @@ function indexOfStored(migrations: Migration[], stored: string): number | undefi
   return adopted === -1 ? undefined : adopted;
 }
 
-function unknownRevision(current: string, migrations: Migration[], folder: string): DbvcError {
+function unknownRevision(current: string, migrations: Migration[], folder: string, recorded?: Recorded): DbvcError {
+  if (recorded) return revisionNotInCheckout(current, folder, recorded);
   const known = migrations.length > 0 ? `${migrations[0].version}..${migrations[migrations.length - 1].version}` : 'none';
   return new DbvcError('state', `alembic_version holds revision "${current}", which no file in ${folder} knows (known: ${known})`, {
     hint: `if the schema matches one of the files, adopt the database with dbvc stamp REV --purge; if it came from Alembic, add "-- dbvc:alembic-revision ${current}" to the up file it corresponds to`,
   });
+}
+
+/** The database is at a revision dbvc applied from a file this checkout lacks: another branch's, most often. */
+function revisionNotInCheckout(current: string, folder: string, recorded: Recorded): DbvcError {
+  const stem = recorded.name ? `${current}_${recorded.name}` : current;
+  const when = recorded.appliedAt ? ` on ${recorded.appliedAt.toISOString()}` : '';
+  const by = recorded.appliedBy ? ` by ${recorded.appliedBy}` : '';
+  const back = recorded.hasDownSql
+    ? 'or go back to a revision this checkout has with dbvc downgrade REV, which runs the down SQL dbvc_history recorded (and says so first)'
+    : 'its down SQL was not recorded, so only that branch can take it back';
+  return new DbvcError('state', `alembic_version holds revision "${current}", which no file in ${folder} has: dbvc applied ${stem}${when}${by}`, {
+    hint: `switch to the branch that has ${folder}/${stem}.up.sql; ${back}`,
+  });
+}
+
+/**
+ * The migrations plus one per version dbvc_history records as applied whose files this checkout lacks, built from
+ * the recorded SQL (up text by version in `upTexts`): what lets a downgrade take such a revision back.
+ */
+export function withRecordedMigrations(migrations: Migration[], recorded: Map<string, Recorded>, upTexts: Map<string, string>, folder: string): Migration[] {
+  const known = new Set(migrations.map((m) => m.version));
+  const added: Migration[] = [];
+  for (const r of recorded.values()) {
+    const text = upTexts.get(r.version);
+    if (known.has(r.version) || !/^\d{1,32}$/.test(r.version) || text === undefined) continue;
+    const stem = r.name ? `${r.version}_${r.name}` : r.version;
+    added.push({ version: r.version, number: BigInt(r.version), name: r.name ?? '', stem, up: { path: `${folder}/${stem}.up.sql`, text, checksum: r.upChecksum, noTransaction: false } });
+  }
+  if (added.length === 0) return migrations;
+  return [...migrations, ...added].sort((a, b) => (a.number < b.number ? -1 : a.number > b.number ? 1 : 0));
 }
 
 function findDrift(applied: Migration[], recorded: Map<string, Recorded>): Migration[] {

@@ -121,4 +121,26 @@ test('show names files, checksums and state of a pending migration, and refuses 
   assert.is(error.code, 'usage');
 });
 
+test('a branch switch leaves the database at a revision the checkout lacks: dbvc says who applied it and can take it back', async ({ t, dir }) => {
+  await writePair(dir, 1, 'CREATE TABLE a (id int);\n', 'DROP TABLE a;\n');
+  await writePair(dir, 2, 'CREATE TABLE b (id int);\n', 'DROP TABLE b;\n');
+  const config = configFor(t.url, dir);
+  await api.upgrade(config, undefined, report());
+  await unlink(join(dir, '0002_m2.up.sql')); // the other branch's pair
+  await unlink(join(dir, '0002_m2.down.sql'));
+  const label = config.migrationsLabel;
+  const [{ user }] = await t.db`select current_user as user`;
+  const error = await rejection(api.upgrade(config, undefined, report()));
+  assert.is(error.code, 'state');
+  assert.match(error.message, new RegExp(`^alembic_version holds revision "0002", which no file in ${label} has: dbvc applied 0002_m2 on \\d{4}-.*Z by ${user}$`));
+  assert.is(error.hint, `switch to the branch that has ${label}/0002_m2.up.sql; or go back to a revision this checkout has with dbvc downgrade REV, which runs the down SQL dbvc_history recorded (and says so first)`);
+  const events: string[] = [];
+  const result = await api.downgrade(config, '0001', { report: { info: (l: string) => events.push(l), notice: () => {} } });
+  assert.equal(result.steps.map((s) => s.file), [`${label}/0002_m2.down.sql (as recorded in dbvc_history)`]);
+  assert.ok(events.some((l) => l.startsWith(`${label}/0002_m2.down.sql is not on disk: running the down SQL recorded in dbvc_history`)), events.join('\n'));
+  const [{ b }] = await t.db`select to_regclass('b') is not null as b`;
+  assert.is(b, false);
+  assert.equal((await api.status(config, report())).problems, []);
+});
+
 test.run();

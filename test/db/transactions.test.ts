@@ -190,4 +190,18 @@ test('--ddl-lock-timeout gives up on a blocked migration, retries with a pause, 
   }
 });
 
+test('a failed CREATE UNIQUE INDEX CONCURRENTLY names the INVALID index it left and says to drop it before --resume', async ({ t, dir }) => {
+  await write(dir, '0002_dupes.up.sql', "INSERT INTO product (name, price) VALUES ('a', 1), ('a', 2);\n");
+  await write(dir, '0003_unique.up.sql', `${NO_TX}CREATE INDEX CONCURRENTLY product_price_idx ON product (price);\nCREATE UNIQUE INDEX CONCURRENTLY product_name_key ON product (name);\n`);
+  const config = configFor(t.url, dir);
+  const failed = await rejection(api.upgrade(config, undefined, report()));
+  assert.is(failed.code, 'sql');
+  assert.match(failed.message, /0003_unique\.up\.sql:3: could not create unique index "product_name_key"/);
+  assert.is(failed.hint, 'statement 1 ran and stays applied; the failed build left the INVALID index public.product_name_key: drop it first (DROP INDEX CONCURRENTLY public.product_name_key;), then fix the file and run dbvc upgrade --resume (dbvc status lists the other ways out)');
+  await t.db`delete from product where price = 2`;
+  await t.db.unsafe('drop index concurrently public.product_name_key');
+  const resumed = await api.upgrade(config, undefined, { ...report(), resume: true });
+  assert.equal(resumed.steps.map((s) => s.version), ['0003']);
+});
+
 test.run();
