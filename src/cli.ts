@@ -106,7 +106,7 @@ prog.command('history')
     const rows = await api.history(await configure(log, o), { report: log, signal });
     if (o.json) return log.json(rows);
     if (rows.length === 0) return log.result('no history yet');
-    for (const r of rows) log.result(formatHistoryRow(r));
+    for (const line of formatHistoryRows(rows)) log.result(line);
   }));
 
 prog.command('stamp <revision>')
@@ -212,11 +212,17 @@ function printStatus(log: Log, report: Api.StatusReport): void {
   }
 }
 
-function formatHistoryRow(r: Api.HistoryRow): string {
-  const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
-  const moved = isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '';
-  const took = r.durationMs === null ? '' : ` ${formatMs(r.durationMs)}`;
-  return `${r.appliedAt.toISOString()}  ${r.event.padEnd(7)} ${(r.version ?? '').padEnd(6)} ${r.name ?? ''}  ${moved}  by ${r.appliedBy}@${r.clientHost ?? '?'}${took}${r.note ? `  (${r.note})` : ''}`;
+/** History rows as aligned columns: when, event, version, name, move, who, how long, note. */
+function formatHistoryRows(rows: Pick<Api.HistoryRow, 'appliedAt' | 'event' | 'version' | 'name' | 'fromVersion' | 'toVersion' | 'appliedBy' | 'clientHost' | 'durationMs' | 'note'>[]): string[] {
+  const cells = rows.map((r) => {
+    const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
+    return [
+      r.appliedAt.toISOString(), r.event, r.version ?? '', r.name ?? '', isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '',
+      `by ${r.appliedBy}@${r.clientHost ?? '?'}`, r.durationMs === null ? '' : formatMs(r.durationMs), r.note ? `(${r.note})` : '',
+    ];
+  });
+  const widths = cells[0]?.map((_, column) => Math.max(...cells.map((row) => row[column].length))) ?? [];
+  return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd());
 }
 
 function printShow(log: Log, d: Api.MigrationDetail): void {
@@ -228,7 +234,7 @@ function printShow(log: Log, d: Api.MigrationDetail): void {
     for (const line of d.change.diff) log.result(`    ${line}`);
   }
   log.result(d.history.length === 0 ? '  history: none' : '  history:');
-  for (const r of d.history) log.result(`    ${formatHistoryRow(r)}`);
+  for (const line of formatHistoryRows(d.history)) log.result(`    ${line}`);
 }
 
 function describeRow(row: Api.StatusReport['migrations'][number]): string {

@@ -398,7 +398,25 @@ db('current, status and history --json print JSON and nothing else on stdout', a
   assert.is(history.code, 0, history.stderr);
   const rows = JSON.parse(history.stdout);
   assert.equal(rows.map((r: { event: string; version: string }) => [r.event, r.version]), [['up', '0001'], ['up', '0002']]);
+  assert.not.ok('upSql' in rows[0], 'the whole history leaves the SQL texts out rather than printing null');
   assert.not.ok(/NOTICE|orders table ready/.test(current.stdout + status.stdout + history.stdout));
+});
+
+db("history prints aligned columns; show prints a migration's files, state and history", async ({ t }) => {
+  assert.is((await run(['upgrade', ...on(t, 'shop')])).code, 0);
+  const history = await run(['history', ...on(t, 'shop')]);
+  assert.is(history.code, 0, history.stderr);
+  const columns = lines(history.stdout).map((line) => line.indexOf(' by '));
+  assert.is(columns.length, 4);
+  assert.ok(columns.every((c) => c === columns[0] && c > 0), history.stdout);
+  const show = await run(['show', '3', ...on(t, 'shop')]);
+  assert.is(show.code, 0, show.stderr);
+  const shown = lines(show.stdout);
+  assert.match(shown[0], /^0003_index_orders: applied \(up on \d{4}-.*Z by \w+\)$/);
+  assert.match(shown[1], /^ {2}up: {3}test\/fixtures\/shop\/0003_index_orders\.up\.sql {2}sha256:[0-9a-f]{64}$/);
+  assert.match(shown[2], /^ {2}down: test\/fixtures\/shop\/0003_index_orders\.down\.sql {2}sha256:[0-9a-f]{64}$/);
+  assert.is(shown[3], '  history:');
+  assert.match(shown[4], /^ {4}\d{4}-.*Z {2}up {2}0003 {2}index_orders {2}0002 -> 0003 {2}by /);
 });
 
 db('a failing migration exits 1 with file:line:col, the line, a caret and the SQLSTATE; the database stays at 0001', async ({ t }) => {
