@@ -1,6 +1,7 @@
 // Review reports for the page tests, written by hand against the contract (src/core/review.ts), not produced by
 // the review engine: the page renders the type, whoever fills it.
 import type { MigrationReview, ReviewReport, TracedStatement } from '../../src/core/review.js';
+import { twentyMigrationReport } from '../../bench/page-report.mjs';
 
 const SCRATCH = { server_version: '17.10', embedded: true };
 
@@ -126,18 +127,7 @@ export function evilReport(): ReviewReport {
   return { range: { from: '0008', to: '0009' }, target: `shop${EVIL}`, scratch: { server_version: EVIL, embedded: true }, verdict: 'findings', git_commit: EVIL, migrations: [evil] };
 }
 
-/** Twenty ordinary migrations of about thirty lines each, for size and time. */
+/** Twenty migrations of thirty marked statements each: the upper bound bench/page.mjs measures too. */
 export function twentyReport(): ReviewReport {
-  const migrations = Array.from({ length: 20 }, (_, i) => {
-    const version = String(i + 10).padStart(4, '0');
-    const lines = Array.from({ length: 30 }, (_, n) => `ALTER TABLE t${i} ADD COLUMN c${n} text DEFAULT 'x${n}'; -- column ${n}`);
-    const statements = lines.map((sql, n) => statement(n + 1, sql.replace(/;.*$/, ''), [['AccessExclusiveLock', `public.t${i}`]]));
-    const m = migration(version, `widen_t${i}`, { up: { ok: true, error: null, statements }, up_sql: lines.join('\n') + '\n' });
-    m.down_sql = lines.map((_, n) => `ALTER TABLE t${i} DROP COLUMN c${n};`).join('\n') + '\n';
-    m.down.statements = lines.map((_, n) => statement(n + 1, `ALTER TABLE t${i} DROP COLUMN c${n}`, [['AccessExclusiveLock', `public.t${i}`]]));
-    m.changes = lines.map((_, n) => ({ change: 'added' as const, kind: 'column', name: `public.t${i}.c${n}`, detail: "text default 'x'" }));
-    m.findings = [{ rule: 'adding-field-with-default', source: 'squawk', severity: 'warning', file: m.file, line: 3, column: 1, message: 'Adding a field with a default can rewrite the table.', help: 'Add the column without a default, then set it.' }];
-    return m;
-  });
-  return { range: { from: '0009', to: '0029' }, target: 'shop', scratch: SCRATCH, verdict: 'findings', migrations };
+  return twentyMigrationReport();
 }
