@@ -83,3 +83,32 @@ export function overflowing(page: Page, width: number): Promise<string[]> {
     return wide;
   }, width);
 }
+
+// A string, not a function: tsx compiles named inner functions with a __name helper the page does not have.
+const CONTRAST_SCRIPT = `(() => {
+  const rgb = (css) => (css.match(/[\\d.]+/g) || []).map(Number);
+  const linear = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  const luminance = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const color = rgb(getComputedStyle(e).backgroundColor);
+      if (color.length === 3 || (color.length === 4 && color[3] > 0)) return color.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const element of document.body.querySelectorAll('*')) {
+    const ownText = Array.from(element.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim() !== '');
+    if (!ownText) continue;
+    const a = luminance(rgb(getComputedStyle(element).color));
+    const b = luminance(background(element));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push('<' + element.tagName.toLowerCase() + ' class="' + element.className + '"> ' + ratio.toFixed(2) + ':1 "' + element.textContent.trim().slice(0, 30) + '"');
+  }
+  return low;
+})()`;
+
+/** Text whose colour against its (opaque) background is below WCAG AA's 4.5:1, described for the message. */
+export function lowContrast(page: Page): Promise<string[]> {
+  return page.evaluate(CONTRAST_SCRIPT) as Promise<string[]>;
+}

@@ -131,3 +131,22 @@ export function evilReport(): ReviewReport {
 export function twentyReport(): ReviewReport {
   return twentyMigrationReport();
 }
+
+/** An up that fails at line 2, then a migration with no down file whose report carries no file text. */
+export function failedReport(): ReviewReport {
+  const error = { file: 'sql/shop/0011_bad_column.up.sql', line: 2, sqlstate: '42703', message: 'column "nope" does not exist' };
+  const failing = migration('0011', 'bad_column', {
+    up: { ok: false, error, statements: [statement(1, 'ALTER TABLE product ADD COLUMN ok boolean', [['AccessExclusiveLock', 'public.product']])] },
+    up_sql: 'ALTER TABLE product ADD COLUMN ok boolean;\nUPDATE product SET ok = nope;\n',
+    reapply: { ok: false, error: null },
+  });
+  failing.down = { ...failing.down, ok: false, reverts: null };
+  const oneWay = migration('0012', 'one_way', {
+    up: { ok: true, error: null, statements: [statement(3, 'VACUUM product', [['ShareUpdateExclusiveLock', 'public.product']]), statement(4, "SELECT pg_advisory_xact_lock(1)", [['SomeFutureLock', 'public.product']])] },
+    up_sql: undefined,
+    down_sql: undefined,
+  });
+  oneWay.transaction = false;
+  oneWay.down = { file: null, ok: true, reverts: null, differences: [], error: null, statements: [] };
+  return { range: { from: '0010', to: null }, target: 'shop', scratch: SCRATCH, verdict: 'failed', migrations: [failing, oneWay] };
+}

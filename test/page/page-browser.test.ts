@@ -7,8 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Browser, Page } from 'playwright-core';
 import { renderReviewPage } from '../../src/review/page.js';
-import { checkPage, findChromium, OUT, launch, openPage, overflowing } from './browser.js';
-import { cleanReport, EVIL, evilReport, notRevertingReport, riskyReport } from './fixtures.js';
+import { checkPage, findChromium, lowContrast, OUT, launch, openPage, overflowing } from './browser.js';
+import { cleanReport, EVIL, evilReport, failedReport, notRevertingReport, riskyReport } from './fixtures.js';
 
 const browserSuite = suite<{ browser?: Browser }>('page in a browser');
 const chromium = findChromium();
@@ -88,6 +88,23 @@ register('a down that does not revert: the verdict, the row and the differences'
   });
 });
 
+register('a failed up: the verdict, the error at its line; a migration without a down or file text still reads', async ({ browser }) => {
+  const opened = await openPage(browser!, 'failed', renderReviewPage(failedReport()));
+  await checkPage(opened, 'failed', async (page) => {
+    assert.match(await text(page, '.verdict'), /✗ failed\s+1 migration failed on the scratch database/);
+    const rows = await page.locator('table.summary tbody tr').allInnerTexts();
+    assert.match(rows[0], /0011 bad_column[\s\S]*✗ failed[\s\S]*not checked/);
+    assert.match(rows[1], /0012 one_way[\s\S]*✓ ok[\s\S]*ShareUpdateExclusiveLock on public\.product \(blocks other DDL and VACUUM\)[\s\S]*no down file/);
+    const failure = await markAbove(page, 'm1-0011-up-L2');
+    assert.match(failure!.text, /The up failed here on the scratch database \(line 2\)\s+sql\/shop\/0011_bad_column\.up\.sql:2 SQLSTATE 42703: column "nope" does not exist/);
+    assert.match(await text(page, '#m1-0011'), /Up again after down\s+✗ the up failed when applied again/);
+    // no file text in the report: the traced statements stand at their own lines
+    assert.match(await text(page, '#m2-0012-up-L3'), /^3\s*VACUUM product$/);
+    assert.match((await markAbove(page, 'm2-0012-up-L4'))!.text, /SomeFutureLock on public\.product \(an unknown lock mode\)/);
+    assert.match(await text(page, '#m2-0012'), /no transaction[\s\S]*This migration cannot be downgraded/);
+  });
+});
+
 register('hostile report text is shown, never run: no script, no image, nothing executed', async ({ browser }) => {
   const opened = await openPage(browser!, 'evil', renderReviewPage(evilReport()), { javaScript: true });
   await checkPage(opened, 'evil', async (page) => {
@@ -106,12 +123,34 @@ register('hostile report text is shown, never run: no script, no image, nothing 
 });
 
 register('at 390 px nothing but the code blocks is wider than the screen', async ({ browser }) => {
-  for (const [name, report] of [['clean', cleanReport()], ['risky', riskyReport()], ['not-reverting', notRevertingReport()], ['evil', evilReport()]] as const) {
+  const reports = [['clean', cleanReport()], ['risky', riskyReport()], ['not-reverting', notRevertingReport()], ['failed', failedReport()], ['evil', evilReport()]] as const;
+  for (const [name, report] of reports) {
     const opened = await openPage(browser!, `${name}-390`, renderReviewPage(report), { width: 390 });
     await checkPage(opened, `${name}-390`, async (page) => {
       assert.equal(await overflowing(page, 390), [], name);
     });
   }
+});
+
+register('every text keeps a contrast of 4.5:1 against its background', async ({ browser }) => {
+  for (const [name, report] of [['risky', riskyReport()], ['failed', failedReport()], ['not-reverting', notRevertingReport()]] as const) {
+    const opened = await openPage(browser!, `${name}-contrast`, renderReviewPage(report), { width: 1024 });
+    await checkPage(opened, `${name}-contrast`, async (page) => {
+      assert.equal(await lowContrast(page), [], name);
+    });
+  }
+});
+
+register('printed, the code blocks wrap instead of hiding what passes the page width', async ({ browser }) => {
+  const opened = await openPage(browser!, 'risky-print', renderReviewPage(riskyReport()), { width: 390 });
+  await checkPage(opened, 'risky-print', async (page) => {
+    await page.emulateMedia({ media: 'print' });
+    const clipped = await page.evaluate(() => Array.from(document.querySelectorAll('.code'))
+      .filter((code) => code.scrollWidth > code.clientWidth + 1).map((code) => code.getAttribute('aria-label')));
+    assert.equal(clipped, []);
+    const pdf = await page.pdf({ format: 'A4' });
+    assert.ok(pdf.length > 1000 && pdf.subarray(0, 5).toString() === '%PDF-', 'a PDF came out');
+  });
 });
 
 register('with JavaScript off the page shows exactly what it shows with it on', async ({ browser }) => {
