@@ -42,7 +42,10 @@ function renderHeader(report: ReviewReport, options: PageOptions): string {
   if (report.target) pairs.push(['Target', esc(report.target)]);
   pairs.push(['Range', rangeText(report)]);
   pairs.push(['Scratch server', server]);
-  if (madeAt !== undefined) pairs.push(['Made', esc(madeAt instanceof Date ? madeAt.toISOString() : madeAt)]);
+  if (madeAt !== undefined) {
+    const when = esc(madeAt instanceof Date ? madeAt.toISOString() : madeAt);
+    pairs.push(['Made', `<time datetime="${when}">${when}</time>`]);
+  }
   if (commit) pairs.push(['Git commit', `<code>${esc(commit)}</code>`]);
   return facts(pairs) + renderVerdict(report);
 }
@@ -74,9 +77,12 @@ const COLUMNS = ['Migration', 'Verdict', 'Strongest lock', 'Tables rewritten', '
 
 function renderSummary(migrations: MigrationReview[], ids: string[]): string {
   if (migrations.length === 0) return '<h2>Migrations</h2><p>There was nothing to review: the range holds no migration.</p>';
-  const head = COLUMNS.map((c) => `<th scope="col">${c}</th>`).join('');
+  const head = COLUMNS.map((c) => `<th scope="col" role="columnheader">${c}</th>`).join('');
   const rows = migrations.map((m, i) => summaryRow(m, ids[i]));
-  return `<h2>Migrations</h2><table class="summary"><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  // The roles repeat what the tags say: on a phone the table is drawn as cards (display: block), and browsers
+  // then drop a table's meaning for screen readers unless the roles are explicit.
+  return '<h2>Migrations</h2><table class="summary" role="table"><thead role="rowgroup"><tr role="row">' +
+    `${head}</tr></thead><tbody role="rowgroup">${rows.join('')}</tbody></table>`;
 }
 
 // data-label: on a narrow screen each row becomes a card and the cells name their column themselves.
@@ -92,8 +98,8 @@ function summaryRow(migration: MigrationReview, id: string): string {
     `<span class="badge r-${reverts.tone}"><span aria-hidden="true">${reverts.symbol}</span> ${reverts.text}</span>`,
   ];
   const label = `${esc(migration.version)} ${esc(migration.name)}`;
-  const tds = cells.map((cell, i) => `<td data-label="${COLUMNS[i + 1]}">${cell}</td>`).join('');
-  return `<tr id="${id}-row"><th scope="row"><a href="#${id}">${label}</a></th>${tds}</tr>`;
+  const tds = cells.map((cell, i) => `<td role="cell" data-label="${COLUMNS[i + 1]}">${cell}</td>`).join('');
+  return `<tr role="row" id="${id}-row"><th scope="row" role="rowheader"><a href="#${id}">${label}</a></th>${tds}</tr>`;
 }
 
 function findingCounts(migration: MigrationReview): string {

@@ -49,6 +49,14 @@ register('a clean review: the verdict and one row per migration', async ({ brows
     assert.match(rows[1], /0002 add_price[\s\S]*AccessExclusiveLock on public\.product[\s\S]*blocks reads and writes/);
     assert.is(await page.locator('table.summary a[href="#m2-0002"]').count(), 1, 'the row links to its section');
     assert.ok(await page.locator('section#m2-0002 h2').isVisible());
+    // the outline a screen reader walks: the page, the summary, then each migration with its parts
+    const outline = await page.evaluate(() => Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'), (h) => `${h.tagName} ${(h as HTMLElement).innerText}`));
+    assert.equal(outline, [
+      'H1 dbvc review: shop, base → 0002', 'H2 Migrations',
+      'H2 0001 create_product ✓ ok', 'H3 Findings (0)', 'H3 Schema changes', 'H3 Up: sql/shop/0001_create_product.up.sql', 'H3 Down: sql/shop/0001_create_product.down.sql',
+      'H2 0002 add_price ✓ ok', 'H3 Findings (0)', 'H3 Schema changes', 'H3 Up: sql/shop/0002_add_price.up.sql', 'H3 Down: sql/shop/0002_add_price.down.sql',
+    ]);
+    assert.is(await page.getByRole('table').getByRole('row').count(), 3);
   });
 });
 
