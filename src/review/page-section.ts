@@ -34,8 +34,15 @@ function sectionFacts(migration: MigrationReview): string {
     ['Up file', `<code>${esc(migration.file)}</code>`],
     ['Runs in', transaction],
     ['Time on the scratch database', times.join(', ')],
-    ['Up again after down', migration.down.file === null ? 'not tried (no down file)' : reapply],
+    ['Up again after down', reapplyNotTried(migration) ?? reapply],
   ]);
+}
+
+function reapplyNotTried(migration: MigrationReview): string | null {
+  if (migration.down.file === null) return 'not tried (no down file)';
+  if (!migration.up.ok) return 'not tried (the up failed)';
+  if (!migration.down.ok) return 'not tried (the down failed)';
+  return null;
 }
 
 // A finding belongs to the listing of the file it names; one naming neither file stays in the list only.

@@ -49,6 +49,14 @@ test('highlighting keeps a multi-line comment and dollar quote balanced on every
   assert.match(lines[1], /^<span class="hljs-comment">two \*\/<\/span>/);
 });
 
+test('an up that fails when applied again after its down: the migration fails, and the error is shown', () => {
+  const report = cleanReport();
+  report.migrations[1].reapply = { ok: false, error: { file: 'sql/shop/0002_add_price.up.sql', line: 1, sqlstate: '42701', message: 'column "price" of relation "product" already exists' } };
+  const html = renderReviewPage(report);
+  assert.match(html, /<h2 id="m2-0002-h">0002 add_price <span class="badge v-failed">/);
+  assert.match(html, /the up failed when applied again<\/span> <code>sql\/shop\/0002_add_price\.up\.sql:1<\/code> SQLSTATE 42701: column &quot;price&quot; of relation &quot;product&quot; already exists/);
+});
+
 test('highlighted lines hold escaped text and span tags only, balanced, for tricky SQL and hostile text', async () => {
   const dir = join(import.meta.dirname, '../fixtures/sql-corpus');
   const texts = await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f), 'utf8')));
