@@ -25,7 +25,7 @@ export function renderSection(migration: MigrationReview, id: string): string {
 function sectionFacts(migration: MigrationReview): string {
   const transaction = migration.transaction ? 'one transaction' : 'no transaction (dbvc:no-transaction): statement by statement';
   const times = [`up ${formatMs(totalMs(migration.up.statements))}`];
-  if (migration.down.file !== null) times.push(`down ${formatMs(totalMs(migration.down.statements))}`);
+  if (migration.down.statements.length) times.push(`down ${formatMs(totalMs(migration.down.statements))}`); // a down that never ran has no time
   const reapply = migration.reapply.ok
     ? '<span class="badge r-ok"><span aria-hidden="true">✓</span> the up applied again after its down</span>'
     : `<span class="badge r-bad"><span aria-hidden="true">✗</span> the up failed when applied again</span>` +

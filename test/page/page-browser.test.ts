@@ -106,6 +106,7 @@ register('a failed up: the verdict, the error at its line; a migration without a
     const failure = await markAbove(page, 'm1-0011-up-L2');
     assert.match(failure!.text, /The up failed here on the scratch database \(line 2\)\s+sql\/shop\/0011_bad_column\.up\.sql:2 SQLSTATE 42703: column "nope" does not exist/);
     assert.match(await text(page, '#m1-0011'), /Up again after down\s+not tried \(the up failed\)/);
+    assert.match(await text(page, '#m1-0011'), /Time on the scratch database\s+up 1\.3 ms\n/);
     // no file text in the report: the traced statements stand at their own lines
     assert.match(await text(page, '#m2-0012-up-L3'), /^3\s*VACUUM product$/);
     assert.match((await markAbove(page, 'm2-0012-up-L4'))!.text, /SomeFutureLock on public\.product \(an unknown lock mode\)/);
