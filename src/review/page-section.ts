@@ -51,11 +51,16 @@ function splitFindings(migration: MigrationReview): { upFindings: Finding[]; dow
   const downFindings: Finding[] = [];
   const otherFindings: Finding[] = [];
   for (const finding of migration.findings) {
-    if (finding.file === migration.file) upFindings.push(finding);
-    else if (migration.down.file !== null && finding.file === migration.down.file) downFindings.push(finding);
+    if (isSameFile(finding.file, migration.file)) upFindings.push(finding);
+    else if (migration.down.file !== null && isSameFile(finding.file, migration.down.file)) downFindings.push(finding);
     else otherFindings.push(finding);
   }
   return { upFindings, downFindings, otherFindings };
+}
+
+// The report names files relative to the project, but a linter may hand back a longer path for the same file.
+function isSameFile(a: string, b: string): boolean {
+  return a === b || a.endsWith(`/${b}`) || b.endsWith(`/${a}`);
 }
 
 function renderFindingList(migration: MigrationReview, id: string, up: Finding[], down: Finding[], other: Finding[]): string {

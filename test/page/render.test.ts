@@ -57,6 +57,17 @@ test('an up that fails when applied again after its down: the migration fails, a
   assert.match(html, /the up failed when applied again<\/span> <code>sql\/shop\/0002_add_price\.up\.sql:1<\/code> SQLSTATE 42701: column &quot;price&quot; of relation &quot;product&quot; already exists/);
 });
 
+test('a finding naming its file by a longer path still stands at its line; one naming another file is listed whole', () => {
+  const report = riskyReport();
+  const [first, second] = report.migrations[0].findings;
+  first.file = `/home/ci/project/${first.file}`;
+  second.file = 'sql/shop/other.sql';
+  const html = renderReviewPage(report);
+  assert.match(html, /<div class="mark finding sev-warning" id="m1-0005-up-f1">/);
+  assert.not.match(html, /<div class="mark finding sev-error"/);
+  assert.match(html, /<b>rewrite-under-access-exclusive<\/b> at sql\/shop\/other\.sql:4:1 This statement rewrote public\.product[^<]*Help: Add the column/);
+});
+
 test('highlighted lines hold escaped text and span tags only, balanced, for tricky SQL and hostile text', async () => {
   const dir = join(import.meta.dirname, '../fixtures/sql-corpus');
   const texts = await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f), 'utf8')));
