@@ -1,15 +1,11 @@
-// SQL listings of the review page: highlighted when the page is written (highlight.js, core and the PostgreSQL
-// grammar only, ~15 ms to load, so it is loaded by this module alone), numbered, with marks (locks, findings)
-// just above their lines. The listing scrolls sideways; its marks stay in view and wrap (see page-style.ts).
+// SQL listings of the review page: highlighted when the page is written (highlight.js, its core and SQL grammar
+// only, imported by this module alone), numbered, with marks (locks, findings) just above their lines. The listing scrolls sideways; its marks stay in view and wrap (see page-style.ts).
 import type { HLJSApi, Language } from 'highlight.js';
 import hljs from 'highlight.js/lib/core';
 import sql from 'highlight.js/lib/languages/sql';
 import type { TracedStatement } from '../core/review.js';
 import { esc } from './page-html.js';
 
-// highlight.js's generic SQL plus PostgreSQL's E'' and dollar-quoted strings (a body shows as one string). Its
-// pgsql grammar also highlights inside function bodies, but compiling it costs 60-120 ms before the first line,
-// the page's whole budget (issue 17: <= 100 ms added to a review of 20 migrations); this one 25-50 ms.
 // Words of migrations that standard SQL's list lacks (CREATE INDEX CONCURRENTLY, VACUUM, DO, ...).
 const POSTGRES_KEYWORDS = ('index concurrently vacuum analyze reindex extension sequence do policy materialized refresh ' +
   'comment rename attach detach validate enum domain schema if cascade raise notice perform loop include replace ' +
@@ -18,6 +14,9 @@ const POSTGRES_KEYWORDS = ('index concurrently vacuum analyze reindex extension 
   'restart continue elsif while foreach exit exception before after instead enable disable force valid ' +
   'deferrable initially deferred immediate').split(' ');
 
+// highlight.js's generic SQL plus PostgreSQL's E'' and dollar-quoted strings (a body shows as one string). Its
+// pgsql grammar also highlights inside function bodies, but compiling it costs 60-120 ms before the first line,
+// the page's whole budget (issue 17: <= 100 ms added to a review of 20 migrations); this one 25-50 ms.
 function postgres(api: HLJSApi): Language {
   const language = sql(api);
   const dollarQuoted = api.END_SAME_AS_BEGIN({ scope: 'string', begin: /\$([A-Za-z_][A-Za-z_0-9]*)?\$/, end: /\$([A-Za-z_][A-Za-z_0-9]*)?\$/ });
@@ -64,7 +63,7 @@ function spansOpenAfter(segment: string, before: string[]): string[] {
   return open;
 }
 
-/** Without the file's text (an older report), the traced statements stand at their own lines. */
+/** Without the file's text (up_sql and down_sql are optional), the traced statements stand at their own lines. */
 export function textFromStatements(statements: TracedStatement[]): string {
   const lines: string[] = [];
   for (const statement of statements) {
