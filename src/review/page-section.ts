@@ -5,6 +5,10 @@ import { findingId, errorText, renderMarkedListing } from './page-marks.js';
 import { facts, esc, plural, severityBadge, verdictBadge } from './page-html.js';
 import { formatMs, migrationVerdict, revertsText, totalMs } from './page-facts.js';
 
+// Said once per migration so that a statement without a mark reads as "took no lock", not as "not traced".
+const LISTING_HINT = '<p class="hint">Each statement that took a lock on a table or rewrote one is marked above its ' +
+  'first line, with what the lock blocks; findings and errors stand above the line they name.</p>';
+
 export function renderSection(migration: MigrationReview, id: string): string {
   const { upFindings, downFindings, otherFindings } = splitFindings(migration);
   const title = `${esc(migration.version)} ${esc(migration.name)}`;
@@ -13,7 +17,7 @@ export function renderSection(migration: MigrationReview, id: string): string {
     sectionFacts(migration) +
     renderFindingList(migration, id, upFindings, downFindings, otherFindings) +
     `<h3>Schema changes</h3>${renderChanges(migration.changes, 'The up changes nothing in the schema.')}` +
-    `<h3>Up: ${esc(migration.file)}</h3>` +
+    `<h3>Up: ${esc(migration.file)}</h3>${LISTING_HINT}` +
     renderMarkedListing({
       idPrefix: `${id}-up`, label: `up file ${migration.file}`, text: migration.up_sql, statements: migration.up.statements,
       findings: upFindings, error: migration.up.error, errorTitle: 'The up failed here on the scratch database',

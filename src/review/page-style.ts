@@ -53,7 +53,8 @@ code,pre,.ln{font:13.5px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,"Libera
 .mark.sev-warning{border-left-color:#9a6700}
 .mark.sev-note{border-left-color:#0969da}
 .badges{list-style:none;margin:.2rem 0;padding:0;display:flex;flex-wrap:wrap;gap:.3rem}
-.help{color:#3d444d}
+.help,.hint{color:#3d444d}
+.hint{margin:.25rem 0;font-size:.95rem}
 .source{font-weight:400;color:#3d444d}
 .hljs-keyword,.hljs-built_in,.hljs-meta{color:#a0111f}
 .hljs-type,.hljs-literal,.hljs-number,.hljs-symbol{color:#0550ae}
