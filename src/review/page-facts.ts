@@ -11,7 +11,7 @@ export interface LockLevel {
 
 // pg_locks mode names, weakest first, with what each stops on the same table (PostgreSQL's conflict table).
 const LOCK_LEVELS: Record<string, LockLevel> = {
-  AccessShareLock: { rank: 1, tone: 'low', blocks: 'blocks only DROP and table rewrites' },
+  AccessShareLock: { rank: 1, tone: 'low', blocks: 'blocks only DROP, TRUNCATE and most ALTER TABLE' },
   RowShareLock: { rank: 2, tone: 'low', blocks: 'blocks only DDL that locks the whole table' },
   RowExclusiveLock: { rank: 3, tone: 'low', blocks: 'blocks only DDL that locks the whole table' },
   ShareUpdateExclusiveLock: { rank: 4, tone: 'medium', blocks: 'blocks other DDL and VACUUM' },
