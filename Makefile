@@ -64,7 +64,12 @@ clean:
 
 # Issue 6: times whole dbvc runs against psql and node floors; writes bench/out/latest.md and latest.json.
 # BENCH_ARGS="--sizes 1000 --runs 3" narrows it; BENCH_DATABASE_URL=postgres://... uses that server instead of an embedded one.
+# Then issue 17: what writing the review page adds to a review of 20 migrations (bench/out/page.md).
 BENCH_ARGS ?=
-.PHONY: bench
+.PHONY: bench bench-page
 bench: build
 	node bench/run.mjs $(BENCH_ARGS)
+	node bench/page.mjs
+
+bench-page: build
+	node bench/page.mjs
