@@ -90,7 +90,7 @@ async function moveDatabase(config: Config, options: MoveOptions, direction: 'up
     }
     await adoptUnrecorded(db, config, migrations, position, state, options.report); // once nothing refused the run
     if (plan.steps.length > 0) await ensureTables(db, config.schema); // also adds columns a newer dbvc needs
-    const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction, notices, sessionSetup: connection.sessionSetup };
+    const context = { ...runContext(config), signal: options.signal, singleTransaction: options.singleTransaction, notices, sessionSetup: connection.sessionSetup, completedBefore: connection.completedBefore };
     const hooks = { onStepStart: options.report.stepStart, onStepDone: options.report.stepDone, onStepRan: options.report.stepRan, onRetry: options.report.retry };
     const done = await runPlan(db, plan, { ...context, ...hooks });
     return { from: plan.from, to: plan.to, isHead: plan.toIndex === migrations.length - 1, steps: done.map((s) => ({ direction: s.direction, version: s.migration.version, name: s.migration.name, file: s.file })) };

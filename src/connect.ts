@@ -8,12 +8,15 @@ import type { Config, ServerAddress } from './config.js';
 import { DbvcError } from './core/errors.js';
 import { detectPooler, poolerError, refusePoolerHost } from './pooler.js';
 import type { Db } from './store.js';
+import { StatementWatch } from './core/wire.js';
 
 export interface Connection {
   db: Db;
   server: string; // what to show people: the masked URL or the embedded data folder
   serverVersionNum: number; // server_version_num, e.g. 170010
   sessionSetup: string; // dbvc's own session settings, applied again after every RESET ALL (see CHECK_INTERVAL)
+  /** How many statements of a failed multi-statement query completed before the error (StatementWatch). */
+  completedBefore(error: { code?: string; message?: string }): number | undefined;
   close(): Promise<void>;
 }
 
@@ -99,7 +102,8 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     await close();
     throw error instanceof DbvcError ? error : explainConnectError(error, address);
   }
-  return { db, server: address.display, serverVersionNum, sessionSetup: serverVersionNum >= 140000 ? CHECK_INTERVAL : '', close };
+  const completedBefore = (error: { code?: string; message?: string }) => session.watch.completedBefore(error.code ?? '', error.message ?? '');
+  return { db, server: address.display, serverVersionNum, sessionSetup: serverVersionNum >= 140000 ? CHECK_INTERVAL : '', completedBefore, close };
 }
 
 /**
@@ -141,6 +145,7 @@ const CANCEL_REQUEST_CODE = 80877102;
  */
 class Session {
   isEstablished = false;
+  readonly watch = new StatementWatch(); // fed from the first answer after start-up, at a message boundary
   private lost: DbvcError | undefined;
 
   /** Set once an established session broke: the error every query since then has failed with. */
@@ -226,6 +231,7 @@ class Session {
       if (event === 'data') {
         lastData = args[0] as Buffer;
         this.firstData ??= lastData;
+        if (this.isEstablished) this.watch.feed(lastData); // before postgres.js reads it, so a failure's count is ready
       }
       if (!this.isEstablished || isClosingByUs) return emit(event, ...args);
       if (event === 'end' || event === 'error') {

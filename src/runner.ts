@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { quoteIdent, recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
-import { isPreparedMove, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepQueries, RESET_SESSION } from './core/render.js';
+import { isPreparedMove, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepTransaction, RESET_SESSION } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
 import { findLockHolders, notMovedError, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
@@ -16,6 +16,7 @@ export interface RunContext {
   signal?: AbortSignal;
   singleTransaction?: boolean;
   sessionSetup?: string; // set again after each RESET_SESSION (Connection.sessionSetup)
+  completedBefore?(error: { code?: string; message?: string }): number | undefined; // Connection.completedBefore
   ddlLockTimeoutMs?: number; // lock_timeout for each migration; undefined leaves the server's setting
   ddlLockRetries?: number; // retries after a lock timeout (55P03), with a growing pause
   notices?: NoticeRoute;
@@ -68,31 +69,30 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
   return done;
 }
 
-type Query = ReturnType<Db['unsafe']>;
-
-/** A step on the wire: its queries (open, one per statement, close), settled or not, and the notices it raised before its line was shown. */
+/** A step on the wire: its one query, settled or not, and the notices it raised before its line was shown. */
 interface Sent {
   step: Step;
-  statements: Statement[];
-  queries: Query[];
-  settled: Set<Query>;
-  outcome: Promise<{ error?: unknown; failed?: number }>; // failed: the index in queries of the first that failed
+  query: ReturnType<Db['unsafe']>;
+  bodyStart: number;
+  statementsBefore: number;
+  outcome: Promise<{ error?: unknown }>;
   isSettled: boolean;
+  sentAt: number; // performance.now() when it was sent
   doneAt: number; // performance.now() when it settled
   held: string[];
 }
 
 /**
  * Steps that each run as one transaction, PIPELINE_DEPTH of them sent at a time, reported one by one in order.
- * Sending step k+1 before step k's answer is safe (see renderStepQueries): when k fails its transaction stays
- * aborted, so k+1 fails at its BEGIN and runs nothing; where k's COMMIT itself failed, k+1's start check finds
- * k's start revision, not k's end, and k+1 runs nothing either. Nothing behind a failed step runs or commits.
+ * Sending step k+1 before step k's answer is safe: when k fails its transaction stays aborted, so k+1 fails at its
+ * BEGIN and runs nothing; where k's COMMIT itself failed, k+1's start check finds k's start revision, not k's end,
+ * and k+1 runs nothing either (renderStepTransaction). Nothing behind a failed step runs or commits.
  */
 async function runInTransactions(db: Db, steps: Step[], context: RunContext & { isRecordPrepared: boolean }, done: Step[]): Promise<void> {
   const wire: Sent[] = [];
   let shown: Step | undefined; // the step whose line is out; its notices show at once, later steps' are held
-  const onAbort = () => cancelRunning(wire);
-  context.signal?.addEventListener('abort', onAbort, { once: true });
+  const cancelSent = () => wire.filter((s) => !s.isSettled).forEach((s) => s.query.cancel());
+  context.signal?.addEventListener('abort', cancelSent, { once: true });
   const notices = context.notices;
   if (notices) notices.intercept = (message) => holdNotice(wire, shown, message, notices);
   let next = 0;
@@ -113,7 +113,7 @@ async function runInTransactions(db: Db, steps: Step[], context: RunContext & { 
         wire.shift();
         tried = 0;
         done.push(head.step);
-        context.onStepDone?.(head.step, head.doneAt - previousDoneAt); // from the end of the step before: its own time on the server
+        context.onStepDone?.(head.step, head.doneAt - Math.max(previousDoneAt, head.sentAt)); // its own time, though it was sent early
         previousDoneAt = head.doneAt;
         continue;
       }
@@ -121,7 +121,7 @@ async function runInTransactions(db: Db, steps: Step[], context: RunContext & { 
       wire.length = 0;
       await endFailedTransaction(db);
       const error = outcome.error;
-      if (!isLockTimeout(error) || tried >= (context.ddlLockRetries ?? 0) || context.signal?.aborted) throw await stepFailure(db, error, head, outcome.failed!, context);
+      if (!isLockTimeout(error) || tried >= (context.ddlLockRetries ?? 0) || context.signal?.aborted) throw await stepFailure(db, error, head, context);
       const pause = retryPause(tried++);
       context.onRetry?.(head.step, tried, pause);
       await delay(pause, undefined, { signal: context.signal }).catch(() => undefined); // an abort ends the pause
@@ -129,79 +129,62 @@ async function runInTransactions(db: Db, steps: Step[], context: RunContext & { 
       previousDoneAt = performance.now();
     }
   } finally {
-    context.signal?.removeEventListener('abort', onAbort);
+    context.signal?.removeEventListener('abort', cancelSent);
     if (notices) notices.intercept = undefined;
   }
 }
 
-/**
- * Sends one step's queries without waiting for them: postgres.js writes them to the socket at once (it pipelines up
- * to 100 queries), so the statements cost no round trip each. The outcome settles when the last query has.
- */
+/** Sends one step's query without waiting for it (see renderStepTransaction). */
 function sendStep(db: Db, step: Step, context: RunContext & { isRecordPrepared: boolean }): Sent {
-  const { open, close } = renderStepQueries(step, {
+  const { sql, bodyStart, statementsBefore } = renderStepTransaction(step, {
     schema: context.schema, lockTimeoutMs: context.ddlLockTimeoutMs, runId: context.runId, clientHost: context.clientHost, dbvcVersion: context.dbvcVersion,
     isRecordPrepared: context.isRecordPrepared, sessionSetup: context.sessionSetup,
   });
-  const statements = scanSql(step.sql).statements;
-  const texts = [open, ...statements.map((statement) => sliceOf(step.sql, statement)), close];
-  const queries = texts.map((text) => db.unsafe(text));
-  const sent: Sent = { step, statements, queries, settled: new Set(), outcome: Promise.resolve({}), isSettled: false, doneAt: 0, held: [] };
-  const results = queries.map((query) => query.execute().then(
-    () => { sent.settled.add(query); return undefined; },
-    (error: unknown) => { sent.settled.add(query); return { error }; },
-  ));
-  sent.outcome = Promise.all(results).then((outcomes) => {
-    sent.isSettled = true;
-    sent.doneAt = performance.now();
-    const failed = outcomes.findIndex((o) => o !== undefined);
-    return failed === -1 ? {} : { error: outcomes[failed]!.error, failed };
-  });
+  const query = db.unsafe(sql);
+  const sent: Sent = { step, query, bodyStart, statementsBefore, outcome: Promise.resolve({}), isSettled: false, sentAt: performance.now(), doneAt: 0, held: [] };
+  const settle = () => { sent.isSettled = true; sent.doneAt = performance.now(); };
+  sent.outcome = query.execute().then(
+    () => { settle(); return {}; },
+    (error: unknown) => { settle(); return { error }; },
+  );
   return sent;
 }
 
 /**
- * Ctrl-C: cancels the query the server is running, which aborts its transaction; every query queued behind it then
- * fails on its own (postgres.js 3.4.9 mismatches answers when queued queries are cancelled, connection.js ReadyForQuery).
+ * A notice belongs to the query the server is answering, which postgres.js marks `active` (postgres 3.4.9,
+ * src/query.js) from the moment the previous query's answer ended. A step whose line is not out yet keeps it until it is.
  */
-function cancelRunning(wire: Sent[]): void {
-  for (const sent of wire) {
-    const running = sent.queries.find((q) => isActive(q) && !sent.settled.has(q));
-    if (running) return void running.cancel();
-  }
-}
-
-/** postgres.js marks `active` the query whose answer the server is sending (postgres 3.4.9, src/connection.js). */
-function isActive(query: Query): boolean {
-  return (query as unknown as { active?: boolean }).active === true;
-}
-
-/** A notice belongs to the step of the query being answered; a step whose line is not out yet keeps it until it is. */
 function holdNotice(wire: Sent[], shown: Step | undefined, message: string, notices: NoticeRoute): void {
-  const owner = wire.find((s) => s.queries.some((q) => isActive(q) && !s.settled.has(q)));
+  const owner = wire.find((s) => (s.query as unknown as { active?: boolean }).active === true && !s.isSettled);
   if (owner && owner.step !== shown) owner.held.push(message);
   else notices.show(message);
 }
 
-/** The error a failed step stops the run with, by the query that failed first; its transaction has been ended. */
-async function stepFailure(db: Db, error: unknown, sent: Sent, failed: number, context: RunContext): Promise<DbvcError> {
-  const { step } = sent;
+/**
+ * The error a failed step stops the run with; its transaction has been ended. A syntax error carries its position
+ * (nothing in the query ran); a runtime error does not, and its statement is found by counting the statements that
+ * completed before it (Connection.completedBefore): nothing is run again to find it.
+ */
+async function stepFailure(db: Db, error: unknown, sent: Sent, context: RunContext): Promise<DbvcError> {
+  const { step, bodyStart } = sent;
   if (context.signal?.aborted) return interrupted(`while running ${step.file}; it was rolled back`, step.from);
   const e = error as PgError;
   if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) return notMovedError(step.from, step.to);
-  const isClose = failed === sent.queries.length - 1;
-  if (failed === 0 || (isClose && e.code !== undefined && isBookkeeping(e, context))) {
-    const cause = e.code === '26000' && e.message?.includes(RECORD_STEP)
-      ? `the file dropped dbvc's prepared statement ${RECORD_STEP} (DEALLOCATE ALL?): take that out of the file; ` : '';
-    return bookkeepingFailure(error, step, cause);
+  if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) return bookkeepingFailure(error, step); // a constraint on it
+  if (e.code === '26000' && e.message?.includes(RECORD_STEP)) {
+    return bookkeepingFailure(error, step, `the file dropped dbvc's prepared statement ${RECORD_STEP} (DEALLOCATE ALL?): take that out of the file; `);
   }
-  return describeFailure(db, error, step, context, isClose ? undefined : sent.statements[failed - 1]); // at close: COMMIT failed (a deferred check)
-}
-
-/** A failure of dbvc's own statements in the close query, rather than of COMMIT's deferred checks. */
-function isBookkeeping(e: PgError, context: RunContext): boolean {
-  if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) return true; // a constraint on it
-  return e.code === '26000' || e.position !== undefined || e.code === '42501' || e.code === '42P01';
+  if (e.position !== undefined) {
+    const inFile = Number(e.position) - bodyStart; // PostgreSQL counts from the start of the whole query
+    if (inFile < 1 || inFile > Array.from(step.sql).length) return bookkeepingFailure(error, step); // characters, not UTF-16 units
+    e.position = String(inFile);
+    return describeFailure(db, error, step, context);
+  }
+  const statements = scanSql(step.sql).statements;
+  const completed = context.completedBefore?.(e);
+  const index = completed === undefined ? undefined : completed - sent.statementsBefore;
+  if (index !== undefined && index >= 0 && index < statements.length) return describeFailure(db, error, step, context, statements[index]);
+  return describeFailure(db, error, step, context); // at COMMIT (a deferred check), or not counted: the file, no line
 }
 
 /**
@@ -236,24 +219,17 @@ class StatementFailure {
 }
 
 /**
- * A file's statements as separate queries inside the open transaction, all sent at once (pipelined). Throws a
- * StatementFailure for the first that failed; the ones behind it failed only because the transaction had aborted.
+ * A file as one query inside the open transaction. Throws a StatementFailure naming the statement that failed,
+ * counted from those that completed before it (Connection.completedBefore), or the error as it came.
  */
-async function runStatements(tx: Tx, sql: string, signal?: AbortSignal): Promise<void> {
-  const statements = scanSql(sql).statements;
-  const queries = statements.map((statement) => tx.unsafe(sliceOf(sql, statement)));
-  const settled = new Set<Query>();
-  const cancel = () => queries.find((q) => isActive(q) && !settled.has(q))?.cancel();
-  signal?.addEventListener('abort', cancel, { once: true });
+async function runFile(tx: Tx, sql: string, context: RunContext): Promise<void> {
   try {
-    const outcomes = await Promise.all(queries.map((q) => q.execute().then(
-      () => { settled.add(q); return undefined; },
-      (error: unknown) => { settled.add(q); return { error }; },
-    )));
-    const failed = outcomes.findIndex((o) => o !== undefined);
-    if (failed !== -1) throw new StatementFailure(outcomes[failed]!.error, statements[failed]);
-  } finally {
-    signal?.removeEventListener('abort', cancel);
+    await runCancellable(tx, sql, context.signal);
+  } catch (error) {
+    const e = error as PgError;
+    const completed = e.position === undefined ? context.completedBefore?.(e) : undefined;
+    const statement = completed === undefined ? undefined : scanSql(sql).statements[completed];
+    throw statement ? new StatementFailure(error, statement) : error;
   }
 }
 
@@ -268,7 +244,7 @@ async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Pro
         const started = performance.now();
         await tx.unsafe(resetSession(context));
         if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
-        await runStatements(tx, step.sql, context.signal);
+        await runFile(tx, step.sql, context);
         await tx.unsafe(resetSession(context));
         await writeVersion(tx, context.schema, step.from, step.to);
         await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));

@@ -1,7 +1,7 @@
 // A Plan -> the SQL script an online run would execute, for a DBA to review and run with psql; and the text the
 // online run sends for each transactional step.
 import { ledgerDdl, quoteIdent, recordStep, type StepRecord } from './ledger.js';
-import { endsOpen } from './lexer.js';
+import { endsOpen, scanSql } from './lexer.js';
 import { DbvcError } from './errors.js';
 import { labelAt, resolveRevision, storedId, type Migration, type Plan, type Position, type Step } from './plan.js';
 
@@ -159,21 +159,23 @@ export const RECORD_STEP = 'dbvc_record_step';
  * depends on how runs were batched (issue 12). RESET ALL leaves role and session authorization alone.
  */
 export const RESET_SESSION = 'RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;';
+const RESET_STATEMENTS = 3;
 
 /**
- * A transactional step as the online run sends it, around the file's statements (each its own query, so a failure
- * names its statement and nothing is ever run again to find it):
- * - open: BEGIN, the reset session, the lock timeout, and a check that alembic_version holds the revision the step
- *   starts from (with MOVED_NOTHING in the error), so a step sent behind one whose COMMIT failed runs nothing;
- * - close: the reset session, the alembic_version move with its history row, and COMMIT, in one query: after any
- *   earlier failure its first statement fails and COMMIT is never reached, so the transaction stays open and aborted
- *   and the next step on the wire fails at its BEGIN. The move fails (MOVED_NOTHING) unless it changed the one row;
- *   the history row's duration is the time since BEGIN.
+ * A transactional step as the online run sends it, as one simple query in one round trip: BEGIN, the reset session
+ * (with dbvc's own settings), the lock timeout, a check that alembic_version holds the step's start (MOVED_NOTHING in
+ * the error otherwise, so a step sent behind one whose COMMIT failed runs nothing), the file, the reset session again,
+ * the alembic_version move with its history row, and COMMIT. PostgreSQL stops at the first error and leaves the
+ * transaction open and aborted, so the step sent behind fails at its BEGIN. The move fails (MOVED_NOTHING) unless it
+ * changed alembic_version's one row; the history row's duration is the time since BEGIN.
+ * bodyStart: where the file's text starts, in characters as PostgreSQL counts an error's position; statementsBefore:
+ * how many statements precede the file's own (the failing one is found by counting those that completed).
  */
-export function renderStepQueries(step: Step, options: OnlineStepOptions): { open: string; close: string } {
+export function renderStepTransaction(step: Step, options: OnlineStepOptions): { sql: string; bodyStart: number; statementsBefore: number } {
   const setting = options.lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = '${Math.round(options.lockTimeoutMs)}ms';\n`;
-  const reset = `${RESET_SESSION}\n${options.sessionSetup ?? ''}`;
-  const open = `BEGIN;\n${reset}\n${setting}${renderStartCheck(step, options.schema)};`;
+  const setup = options.sessionSetup ? `${options.sessionSetup}\n` : '';
+  const prefix = `BEGIN;\n${RESET_SESSION}\n${setup}${setting}${renderStartCheck(step, options.schema)};\n`;
+  const statementsBefore = 1 + RESET_STATEMENTS + scanSql(setup).statements.length + (setting ? 1 : 0) + 1;
   const r = recordStep(step);
   const values = [
     options.runId, r.event, r.version, r.name, r.fromVersion, r.toVersion, r.upChecksum, r.downChecksum, r.upSql, r.downSql,
@@ -182,7 +184,8 @@ export function renderStepQueries(step: Step, options: OnlineStepOptions): { ope
   const bookkeeping = options.isRecordPrepared && isPreparedMove(step)
     ? `EXECUTE ${RECORD_STEP}(${values.join(', ')});`
     : `${renderRecord(renderMove(step, options.schema, true), values, options.schema, literal(r.note))};`;
-  return { open, close: `${reset}\n${bookkeeping}\nCOMMIT;` };
+  const sql = `${prefix}${terminate(step.sql)}\n${RESET_SESSION}\n${setup}${bookkeeping}\nCOMMIT;`;
+  return { sql, bodyStart: prefix.length, statementsBefore };
 }
 
 /** A statement that fails (MOVED_NOTHING) unless alembic_version holds exactly the step's start. */
