@@ -1,83 +1,21 @@
 // Black-box tests of the built CLI: spawn `node dist/dbvc.cjs`, check the exit code, stdout (results) and stderr
 // (diagnostics). Build first: make build.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFixture, createDatabase, ROOT, type TestDatabase } from './helpers/db.js';
+import { lines, removeTemps, run, start, tempDir } from './helpers/cli.js';
+import { createDatabase, ROOT, type TestDatabase } from './helpers/db.js';
 
-const CLI = join(ROOT, 'dist/dbvc.cjs');
 const LOCK_CLASS = 1684174435; // "dbvc"
 const LOCK_KEY = createHash('sha256').update('dbvc:public').digest().readInt32BE(0) & 0x7fffffff;
 const REFUSED = 'postgres://u:S3cretPass@127.0.0.1:1/db';
 const STEP_TIME = String.raw`\((\d+ ms|\d+\.\d s)\)`;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  cwd?: string;
-  env?: Record<string, string>; // added to the environment (which has NO_COLOR and no DATABASE_URL)
-  timeoutMs?: number; // the child is killed after this; the test then fails on its exit code
-}
-
-interface Running {
-  child: ChildProcess;
-  output(): { stdout: string; stderr: string };
-  done: Promise<Result>;
-}
-
-function start(args: string[], options: RunOptions = {}): Running {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
-  if (!options.env?.DATABASE_URL) delete env.DATABASE_URL;
-  delete env.FORCE_COLOR; // uvu sets it for itself; node would warn that it overrides NO_COLOR
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-  const done = new Promise<Result>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, output: () => ({ stdout, stderr }), done };
-}
-
-function run(args: string[], options: RunOptions = {}): Promise<Result> {
-  return start(args, options).done;
-}
-
-/** Lines of a stream, without the final empty one. */
-function lines(text: string): string[] {
-  return text.split('\n').slice(0, text.endsWith('\n') ? -1 : undefined);
-}
-
 function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
-}
-
-const temps: string[] = [];
-
-/** A temp copy of a fixture (or an empty temp dir), removed after the suite. */
-async function tempDir(fixtureName?: string): Promise<string> {
-  const dir = fixtureName ? await copyFixture(fixtureName) : await mkdtemp(join(tmpdir(), 'dbvc-cli-'));
-  temps.push(dir);
-  return dir;
-}
-
-async function removeTemps(): Promise<void> {
-  await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 /** Waits until a pg_sleep(30) of the run under test is on the server (it runs in 0002 of cli-sleep). */
