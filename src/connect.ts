@@ -31,16 +31,20 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
   if (config.server.kind === 'embedded') {
     const { startEmbedded } = await import('./embedded.js');
     const folder = config.server.display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1');
-    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo).catch((error: Error & { hint?: string }) => {
+    const wanted = config.server.dataDir;
+    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo).catch((error: Error & { hint?: string; dataDir?: string }) => {
+      const where = error.dataDir && error.dataDir !== wanted ? error.dataDir : folder;
       throw new DbvcError('connect', `the embedded PostgreSQL for target ${config.db} did not start: ${error.message}`, {
-        hint: error.hint ?? `see ${folder}/server.log; deleting that folder starts the target afresh (its data is lost)`,
+        hint: error.hint ?? `see ${where}/server.log; deleting that folder starts the target afresh (its data is lost)`,
         cause: error,
       });
     });
     stopEmbedded = () => embedded.stop();
+    // as root in a folder the postgres OS user cannot enter, the cluster lives under /var/lib/dbvc: say so
+    const display = embedded.dataDir === wanted ? config.server.display : `embedded PostgreSQL (${embedded.dataDir})`;
     address = {
       host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
-      ssl: false, sslmode: 'disable', connectTimeout: 10, display: config.server.display,
+      ssl: false, sslmode: 'disable', connectTimeout: 10, display,
     };
   } else if (config.server.kind === 'url') {
     address = config.server;
