@@ -1,9 +1,11 @@
 // sade wiring: argv -> Config -> api -> log. The only module that exits the process.
+import { resolve } from 'node:path';
 import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
 import { createLog, formatMs, type Log } from './log.js';
+import { findProjectRoot } from './project.js';
 import { VERSION } from './version.js';
 
 // The api (and with it postgres.js) loads only when a command runs, so --help and --version start fast.
@@ -130,13 +132,27 @@ prog.command('revision <name>')
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
 
+prog.command('init <name>')
+  .describe('Create target NAME: an empty sql/NAME/ folder and envs/NAME.env.example to copy to envs/NAME.env')
+  .example('init reporting')
+  .action(command(async (log, _o, _signal, name) => {
+    const { createTarget } = await import('./project.js');
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
+      throw new DbvcError('usage', `"${name}" is not a target name`, { hint: 'use letters, digits, - and _ (for example reporting)' });
+    }
+    const root = projectRoot(log);
+    for (const path of await createTarget(root, name)) log.result(`created ${path}`);
+    log.info(`next: copy envs/${name}.env.example to envs/${name}.env and set DATABASE_URL, then dbvc revision "first change" --db ${name}`);
+  }));
+
 prog.command('import-alembic <upgrade> [downgrade]')
   .describe('Turn an Alembic history into SQL pairs: give the scripts that `alembic upgrade base:head --sql` and `alembic downgrade head:base --sql` print (files, or - for standard input). Redirect them with 2>&1 to name the files after the revision messages')
   .example('import-alembic up.sql down.sql --db aiven')
   .example('import-alembic - --dir sql/neon')
   .action(command(async (log, o, _signal, upgradePath, downgradePath) => {
     const api = await loadApi();
-    const result = await api.importAlembicScripts(await configure(log, o, false), upgradePath, downgradePath);
+    const fromHere = (path: string | undefined) => (path === undefined || path === '-' ? path : resolve(path));
+    const result = await api.importAlembicScripts(await configure(log, o, false), fromHere(upgradePath)!, fromHere(downgradePath));
     for (const path of result.written) log.result(`wrote ${path}`);
     for (const warning of result.warnings) log.info(`warning: ${warning}`);
     log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
@@ -162,7 +178,7 @@ async function renderScript(log: Log, o: Options, direction: 'up' | 'down', rang
   const config = await configure(log, o, false);
   const script = await api.renderOffline(config, direction, range);
   if (o.out === undefined) return writeInChunks(log, script.files.map((f, i) => (i === 0 ? f.text : `\n${f.text}`)));
-  const written = await api.saveOffline(script, String(o.out), config.root);
+  const written = await api.saveOffline(script, String(o.out), process.cwd());
   log.info(`wrote ${written.length === 1 ? written[0] : `${written.length} files into ${String(o.out)}`}: ${script.from ?? 'base'} -> ${script.to ?? 'base'}, ${script.steps} migration${script.steps === 1 ? '' : 's'}`);
 }
 
@@ -195,12 +211,20 @@ function printStatus(log: Log, report: Api.StatusReport): void {
 async function configure(log: Log, o: Options, needsServer = true): Promise<Config> {
   const { resolveConfig } = await import('./config.js');
   const flags = {
-    db: o.db, url: o.url, dir: o.dir, schema: o.schema, lockTimeout: o['lock-timeout'],
+    db: o.db, url: o.url, dir: o.dir === undefined ? undefined : resolve(String(o.dir)), schema: o.schema, lockTimeout: o['lock-timeout'],
     ddlLockTimeout: o['ddl-lock-timeout'], ddlLockRetries: o['ddl-lock-retries'] === undefined ? undefined : String(o['ddl-lock-retries']),
   };
-  const config = resolveConfig(flags, process.env, process.cwd(), needsServer);
+  const config = resolveConfig(flags, process.env, projectRoot(log), needsServer);
   if (config.server.kind === 'url' && config.server.password) log.addSecret(config.server.password);
   return config;
+}
+
+/** The project folder: the nearest one at or above the current folder holding envs/ or sql/, as git finds its own. */
+function projectRoot(log: Log): string {
+  const here = process.cwd();
+  const root = findProjectRoot(here) ?? here;
+  if (root !== here) log.info(`project folder: ${root}`);
+  return root;
 }
 
 function command(action: Action) {

@@ -1,9 +1,10 @@
 // Flags + envs/<db>.env + the environment -> one frozen Config; the only place precedence is decided.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import dotenv from 'dotenv';
 import { DbvcError } from './core/errors.js';
+import { listTargets } from './project.js';
 
 export interface Flags {
   db?: string;
@@ -57,6 +58,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string
   if (!TARGET_NAME.test(db)) {
     throw new DbvcError('usage', `--db "${db}" is not a target name`, { hint: 'use letters, digits, - and _ (for example --db aiven)' });
   }
+  if (!flags.dir) refuseUnknownTarget(root, db);
   const migrationsDir = flags.dir ? resolve(root, flags.dir) : resolve(root, 'sql', db);
   const migrationsLabel = displayPath(root, migrationsDir);
   const schema = flags.schema ?? 'public';
@@ -69,9 +71,18 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string
   const ddl = ddlSettings(flags, fromFile, envFile);
   const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, ...ddl };
   if (!needsServer) return Object.freeze({ ...common, server: { kind: 'none' as const, display: '' }, urlSource: '' });
-  const { url, source } = pickUrl(flags, env, db, fromFile);
+  const { url, source } = pickUrl(flags, env, db, fromFile, root);
   const server = url === 'embedded' ? embeddedServer(root, db) : parseDatabaseUrl(url, source, env, root);
   return Object.freeze({ ...common, server, urlSource: source });
+}
+
+/** A target is known by its sql/NAME/ folder or its envs/NAME.env(.example); in a folder with neither, no check. */
+function refuseUnknownTarget(root: string, db: string): void {
+  const known = listTargets(root);
+  if (known.length === 0 || known.includes(db)) return;
+  throw new DbvcError('config', `unknown target "${db}": there is no sql/${db}/ and no envs/${db}.env in ${root}`, {
+    hint: `known targets: ${known.join(', ')}; dbvc init ${db} creates a new one`,
+  });
 }
 
 /** --ddl-lock-timeout / --ddl-lock-retries, else DBVC_DDL_LOCK_TIMEOUT / DBVC_DDL_LOCK_RETRIES in the env file; off by default. */
@@ -88,14 +99,16 @@ function ddlSettings(flags: Flags, fromFile: Record<string, string> | undefined,
   return { ddlLockTimeoutMs, ddlLockRetries: Number(retries) };
 }
 
-function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Record<string, string> | undefined): { url: string; source: string } {
+function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Record<string, string> | undefined, root: string): { url: string; source: string } {
   if (flags.url) return { url: flags.url, source: '--url' };
   const envFile = `envs/${db}.env`;
   if (fromFile?.DATABASE_URL) return { url: fromFile.DATABASE_URL, source: envFile };
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'the DATABASE_URL environment variable' };
   const where = fromFile ? `${envFile} has no DATABASE_URL` : `${envFile} does not exist`;
   throw new DbvcError('config', `no database URL for target "${db}": ${where}, and neither --url nor DATABASE_URL is set`, {
-    hint: fromFile ? `add DATABASE_URL=postgres://... to ${envFile}` : `copy envs/${db}.env.example to ${envFile} and fill it in, or pass --url`,
+    hint: fromFile ? `add DATABASE_URL=postgres://... to ${envFile}`
+      : existsSync(resolve(root, `${envFile}.example`)) ? `copy ${envFile}.example to ${envFile} and fill it in, or pass --url`
+        : `create ${envFile} holding DATABASE_URL=postgres://..., or pass --url`,
   });
 }
 

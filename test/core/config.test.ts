@@ -74,7 +74,7 @@ test('a full config: envs/<db>.env, the folder, defaults; frozen', () => {
 });
 
 test('precedence: --url beats envs/<db>.env beats the DATABASE_URL environment variable', () => {
-  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@from-file/db\n' });
+  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@from-file/db\n', 'envs/neon.env.example': '' });
   const env = { DATABASE_URL: 'postgres://u@from-env/db' };
   const withFlag = resolve({ db: 'aiven', url: 'postgres://u@from-flag/db' }, env, root);
   assert.equal([withFlag.urlSource, withFlag.server.kind === 'url' && withFlag.server.host], ['--url', 'from-flag']);
@@ -100,7 +100,7 @@ test('no URL anywhere and no env file: says so and how to create it', () => {
   assert.equal(shown(caught(() => resolve({ db: 'neon' }, {}, project()))), {
     code: 'config',
     message: 'no database URL for target "neon": envs/neon.env does not exist, and neither --url nor DATABASE_URL is set',
-    hint: 'copy envs/neon.env.example to envs/neon.env and fill it in, or pass --url',
+    hint: 'create envs/neon.env holding DATABASE_URL=postgres://..., or pass --url',
   });
 });
 
