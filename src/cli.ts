@@ -214,9 +214,7 @@ async function configure(log: Log, o: Options, needsServer = true): Promise<Conf
     db: o.db, url: o.url, dir: o.dir === undefined ? undefined : resolve(String(o.dir)), schema: o.schema, lockTimeout: o['lock-timeout'],
     ddlLockTimeout: o['ddl-lock-timeout'], ddlLockRetries: o['ddl-lock-retries'] === undefined ? undefined : String(o['ddl-lock-retries']),
   };
-  const config = resolveConfig(flags, process.env, projectRoot(log), needsServer);
-  if (config.server.kind === 'url' && config.server.password) log.addSecret(config.server.password);
-  return config;
+  return resolveConfig(flags, process.env, projectRoot(log), needsServer);
 }
 
 /** The project folder: the nearest one at or above the current folder holding envs/ or sql/, as git finds its own. */
@@ -241,8 +239,7 @@ export function protectNegativeSteps(argv: string[]): string[] {
 async function main(): Promise<number> {
   const argv = protectNegativeSteps(process.argv);
   const color = process.stdout.isTTY === true && !('NO_COLOR' in process.env) && !argv.includes('--no-color');
-  const secrets = collectSecrets(argv);
-  const log = createLog({ stdout: process.stdout, stderr: process.stderr, color, secrets });
+  const log = createLog({ stdout: process.stdout, stderr: process.stderr, color });
   const parsed = parseArguments(argv);
   if (parsed === 'usage') return EXIT_CODES.usage;
   if (!parsed) return 0; // --help or --version was printed
@@ -289,21 +286,6 @@ const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-
 function fail(log: Log, error: unknown): number {
   log.error(error);
   return error instanceof DbvcError ? EXIT_CODES[error.code] : 70;
-}
-
-/** Passwords from --url, the environment and the env file, decoded and encoded, for the log to scrub. */
-function collectSecrets(argv: string[]): string[] {
-  const secrets: string[] = [];
-  const urls = [argv[argv.indexOf('--url') + 1], process.env.DATABASE_URL, process.env.PGPASSWORD].filter(Boolean) as string[];
-  for (const text of urls) {
-    try {
-      const password = new URL(text).password;
-      if (password) secrets.push(password, decodeURIComponent(password));
-    } catch {
-      if (!text.includes('://')) secrets.push(text);
-    }
-  }
-  return secrets;
 }
 
 process.exitCode = 70; // if main() never settled (a promise nobody resolves), the run did not succeed

@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import dotenv from 'dotenv';
 import { DbvcError } from './core/errors.js';
+import { readEnvFile } from './envfile.js';
 import { listTargets } from './project.js';
 
 export interface Flags {
@@ -102,6 +102,11 @@ function ddlSettings(flags: Flags, fromFile: Record<string, string> | undefined,
 function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Record<string, string> | undefined, root: string): { url: string; source: string } {
   if (flags.url) return { url: flags.url, source: '--url' };
   const envFile = `envs/${db}.env`;
+  if (fromFile?.DATABASE_URL && env.DATABASE_URL && !isSameDatabase(fromFile.DATABASE_URL, env.DATABASE_URL)) {
+    throw new DbvcError('config', `two database URLs for target "${db}" name different databases: ${envFile} says ${showUrl(fromFile.DATABASE_URL)}, the DATABASE_URL environment variable says ${showUrl(env.DATABASE_URL)}`, {
+      hint: `choose with --url, or unset DATABASE_URL, or remove it from ${envFile}; nothing was run`,
+    });
+  }
   if (fromFile?.DATABASE_URL) return { url: fromFile.DATABASE_URL, source: envFile };
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'the DATABASE_URL environment variable' };
   const where = fromFile ? `${envFile} has no DATABASE_URL` : `${envFile} does not exist`;
@@ -112,39 +117,29 @@ function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Rec
   });
 }
 
-/** Reads an env file with dotenv.parse (process.env is left alone); undefined when the file is absent. */
-function readEnvFile(path: string, label: string): Record<string, string> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DbvcError('config', `${label} cannot be read (${(error as NodeJS.ErrnoException).code})`, { file: label });
-  }
-  const bad = findMalformedLine(text);
-  if (bad) {
-    throw new DbvcError('config', `${label}:${bad} is not a KEY=value line`, { file: label, hint: 'env files hold KEY=value lines and # comments' });
-  }
-  return dotenv.parse(text);
+/** Same server and database (user, password and options aside); anything that does not parse is never the same. */
+function isSameDatabase(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [x, y] = [a, b].map((text) => {
+    try {
+      const url = new URL(text);
+      const query = url.searchParams;
+      return [query.get('host') ?? url.hostname.toLowerCase(), query.get('port') ?? (url.port || '5432'), url.pathname].join(' ');
+    } catch {
+      return undefined;
+    }
+  });
+  return x !== undefined && x === y;
 }
 
-/** Line number of the first line that is neither blank, a comment, KEY=value, nor inside a quoted value. */
-function findMalformedLine(text: string): number | undefined {
-  const lines = text.split(/\r?\n/);
-  let openQuote: string | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (openQuote) {
-      if (line.includes(openQuote)) openQuote = undefined;
-      continue;
-    }
-    if (/^\s*(#.*)?$/.test(line)) continue;
-    const match = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(["'`]?)(.*)$/.exec(line);
-    if (!match) return i + 1;
-    const quote = match[1];
-    if (quote && !match[2].includes(quote)) openQuote = quote;
+/** A URL for a message: the password masked; one that does not parse is not shown at all. */
+function showUrl(text: string): string {
+  if (text === 'embedded') return 'embedded';
+  try {
+    return maskUrl(new URL(text));
+  } catch {
+    return 'a value that is not a valid URL';
   }
-  return undefined;
 }
 
 function embeddedServer(root: string, db: string): Server {

@@ -73,13 +73,20 @@ test('a full config: envs/<db>.env, the folder, defaults; frozen', () => {
   assert.ok(Object.isFrozen(config));
 });
 
-test('precedence: --url beats envs/<db>.env beats the DATABASE_URL environment variable', () => {
+test('precedence: --url beats envs/<db>.env beats the DATABASE_URL environment variable, which may not name another database', () => {
   const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@from-file/db\n', 'envs/neon.env.example': '' });
   const env = { DATABASE_URL: 'postgres://u@from-env/db' };
   const withFlag = resolve({ db: 'aiven', url: 'postgres://u@from-flag/db' }, env, root);
   assert.equal([withFlag.urlSource, withFlag.server.kind === 'url' && withFlag.server.host], ['--url', 'from-flag']);
-  const withFile = resolve({ db: 'aiven' }, env, root);
+  const withFile = resolve({ db: 'aiven' }, {}, root);
   assert.equal([withFile.urlSource, withFile.server.kind === 'url' && withFile.server.host], ['envs/aiven.env', 'from-file']);
+  const agreeing = resolve({ db: 'aiven' }, { DATABASE_URL: 'postgres://other:pw@from-file:5432/db' }, root);
+  assert.equal([agreeing.urlSource, agreeing.server.kind === 'url' && agreeing.server.username], ['envs/aiven.env', 'u']);
+  assert.equal(shown(caught(() => resolve({ db: 'aiven' }, env, root))), {
+    code: 'config',
+    message: 'two database URLs for target "aiven" name different databases: envs/aiven.env says postgres://u@from-file/db, the DATABASE_URL environment variable says postgres://u@from-env/db',
+    hint: 'choose with --url, or unset DATABASE_URL, or remove it from envs/aiven.env; nothing was run',
+  });
   const withEnv = resolve({ db: 'neon' }, env, root);
   assert.equal([withEnv.urlSource, withEnv.server.kind === 'url' && withEnv.server.host], ['the DATABASE_URL environment variable', 'from-env']);
 });

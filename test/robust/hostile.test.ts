@@ -124,7 +124,7 @@ const cases: HostileCase[] = [
     name: 'a password with an unencoded / that still parses as a URL', args: () => ['status', '--db', 'hostile', '--url', 'postgres://app:5150/2024@127.0.0.1/db'], code: 2,
     says: ['the database URL from --url has characters in its user or password that must be percent-encoded'],
   },
-  { name: 'a numeric target name (--db 2024)', args: (s) => ['upgrade', '--db', '2024', '--url', s.url], code: 2, says: ['the migrations folder sql/2024 does not exist'] },
+  { name: 'a numeric target name (--db 2024)', args: (s) => ['upgrade', '--db', '2024', '--url', s.url], code: 2, says: ['unknown target "2024": there is no sql/2024/ and no envs/2024.env'] },
   { name: 'a numeric --dir (--dir 5)', args: (s) => ['upgrade', '--dir', '5', '--url', s.url], code: 2, says: ['the migrations folder 5 does not exist'] },
   {
     name: 'a numeric schema (--schema 123) is a name like any other', args: (s) => ['status', '--db', 'hostile', '--schema', '123', '--url', s.url], code: 0,

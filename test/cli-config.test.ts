@@ -1,0 +1,87 @@
+// Where the CLI gets its database URL and what it shows of it (issue 13, items 4 and 5): an env file value dotenv
+// would cut at #, masking only where a password stands in a URL, and two URL sources that disagree.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { lines, removeTemps, run, tempDir } from './helpers/cli.js';
+import { createDatabase, type TestDatabase } from './helpers/db.js';
+
+const PROD = 'postgres://app:Pr0dSecret@prod.example.com:5432/app?sslmode=require';
+
+/** A project with target local (sql/local/ holding one migration) and envs/local.env as given. */
+async function project(envFile: string): Promise<string> {
+  const dir = await tempDir();
+  await mkdir(join(dir, 'envs'));
+  await mkdir(join(dir, 'sql', 'local'), { recursive: true });
+  await writeFile(join(dir, 'envs', 'local.env'), envFile);
+  await writeFile(join(dir, 'sql', 'local', '0001_t.up.sql'), 'CREATE TABLE t (id int);\n');
+  await writeFile(join(dir, 'sql', 'local', '0001_t.down.sql'), 'DROP TABLE t;\n');
+  return dir;
+}
+
+function withPassword(url: string, password: string): string {
+  const copy = new URL(url);
+  copy.password = password;
+  return copy.href;
+}
+
+const config = suite<{ t: TestDatabase }>('cli configuration');
+config.before.each(async (context) => {
+  context.t = await createDatabase();
+});
+config.after.each(async (context) => {
+  await context.t.drop();
+});
+config.after(removeTemps);
+
+config('a password dotenv would cut at # is refused before connecting, naming the line and never any of the value', async () => {
+  for (const line of ['DATABASE_URL=postgres://app:p@ssw0rd#2024@db.example.com/app', 'DATABASE_URL=postgres://app:p@ssw0rd #2024@db.example.com/app']) {
+    const dir = await project(`# staging\n${line}\n`);
+    const { code, stdout, stderr } = await run(['status'], { cwd: dir });
+    assert.is(code, 2, stderr);
+    assert.is(stderr, 'error envs/local.env:2: the value of DATABASE_URL holds a #, and dotenv reads the rest of the line as a comment: the value would be cut short\n'
+      + 'hint put the value in double quotes (DATABASE_URL="..."), or in a URL write # as %23\n');
+    assert.is(stdout, '');
+  }
+});
+
+config('a quoted value with # and a comment after a value are read as meant', async ({ t }) => {
+  const quoted = await project(`DATABASE_URL="${t.url}" # the test database\nDBVC_DDL_LOCK_RETRIES=2 # a note\n`);
+  const { code, stderr } = await run(['status'], { cwd: quoted });
+  assert.is(code, 0, stderr);
+});
+
+config('a password that is also a word is masked in the URL only, never in paths or names', async ({ t }) => {
+  const dir = await project('');
+  const url = withPassword(t.url, 'local');
+  const { code, stdout, stderr } = await run(['status', '--url', url], { cwd: dir });
+  assert.is(code, 0, stderr);
+  const masked = withPassword(t.url, '***').replace('%2A%2A%2A', '***');
+  assert.ok(stderr.includes(`target local: ${masked} (URL from --url), schema public\n`), stderr);
+  assert.ok(stdout.includes('  pending sql/local/0001_t.up.sql\n'), stdout);
+  assert.not.ok(stdout.includes('***') || stderr.includes(':local@'), stdout + stderr);
+});
+
+config('envs/local.env and DATABASE_URL naming different databases are refused, naming both with passwords masked', async ({ t }) => {
+  const dir = await project(`DATABASE_URL=${t.url}\n`);
+  const refused = await run(['upgrade'], { cwd: dir, env: { DATABASE_URL: PROD } });
+  assert.is(refused.code, 2, refused.stderr);
+  const fromFile = new URL(t.url).href;
+  assert.equal(lines(refused.stderr), [
+    `error two database URLs for target "local" name different databases: envs/local.env says ${fromFile}, the DATABASE_URL environment variable says postgres://app:***@prod.example.com:5432/app?sslmode=require`,
+    'hint choose with --url, or unset DATABASE_URL, or remove it from envs/local.env; nothing was run',
+  ]);
+  assert.not.ok(refused.stderr.includes('Pr0dSecret'));
+
+  const embedded = await run(['status'], { cwd: await project('DATABASE_URL=embedded\n'), env: { DATABASE_URL: PROD } });
+  assert.is(embedded.code, 2);
+  assert.match(embedded.stderr, /envs\/local\.env says embedded, the DATABASE_URL environment variable says postgres:\/\/app:\*\*\*@prod/);
+
+  const same = await run(['upgrade'], { cwd: dir, env: { DATABASE_URL: withPassword(t.url, 'other') } });
+  assert.is(same.code, 0, same.stderr);
+  const chosen = await run(['status', '--url', t.url], { cwd: dir, env: { DATABASE_URL: PROD } });
+  assert.is(chosen.code, 0, chosen.stderr);
+});
+
+config.run();
