@@ -271,7 +271,7 @@ function parseArguments(argv: string[]) {
   process.exit = (() => { throw USAGE; }) as typeof process.exit;
   try {
     // values stay strings: mri would turn --db 2024 or --lock-timeout 30 into numbers
-    return prog.parse(argv, { lazy: true, string: STRING_OPTIONS, unknown: (flag: string) => `unknown option ${flag}` });
+    return prog.parse(argv, { lazy: true, string: STRING_OPTIONS, default: { color: true }, unknown: (flag: string) => `unknown option ${flag}` });
   } catch (error) {
     if (error === USAGE) return 'usage';
     throw error;

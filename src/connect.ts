@@ -18,6 +18,8 @@ export interface Connection {
 export interface ConnectHooks {
   onNotice(message: string): void;
   onInfo(line: string): void;
+  /** Called once with the server as shown to people, before connecting (so it is said even when that fails). */
+  onTarget(server: string): void;
 }
 
 /**
@@ -29,25 +31,12 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
   let address: ServerAddress;
   let stopEmbedded = async () => {};
   if (config.server.kind === 'embedded') {
-    const { startEmbedded } = await import('./embedded.js');
-    const folder = config.server.display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1');
-    const wanted = config.server.dataDir;
-    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo).catch((error: Error & { hint?: string; dataDir?: string }) => {
-      const where = error.dataDir && error.dataDir !== wanted ? error.dataDir : folder;
-      throw new DbvcError('connect', `the embedded PostgreSQL for target ${config.db} did not start: ${error.message}`, {
-        hint: error.hint ?? `see ${where}/server.log; deleting that folder starts the target afresh (its data is lost)`,
-        cause: error,
-      });
-    });
-    stopEmbedded = () => embedded.stop();
-    // as root in a folder the postgres OS user cannot enter, the cluster lives under /var/lib/dbvc: say so
-    const display = embedded.dataDir === wanted ? config.server.display : `embedded PostgreSQL (${embedded.dataDir})`;
-    address = {
-      host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
-      ssl: false, sslmode: 'disable', connectTimeout: 10, display,
-    };
+    const embedded = await startEmbeddedServer(config, config.server.dataDir, hooks);
+    address = embedded.address;
+    stopEmbedded = embedded.stop;
   } else if (config.server.kind === 'url') {
     address = config.server;
+    hooks.onTarget(address.display);
     refusePoolerHost(address.host, address.display);
   } else {
     throw new Error('openConnection called for a command configured without a server');
@@ -92,6 +81,27 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     throw error instanceof DbvcError ? error : explainConnectError(error, address);
   }
   return { db, server: address.display, close };
+}
+
+/** Starts (or joins) the target's embedded server; names it through onTarget first, even when it fails to start. */
+async function startEmbeddedServer(config: Config, wanted: string, hooks: ConnectHooks): Promise<{ address: ServerAddress; stop: () => Promise<void> }> {
+  const { embeddedDataDir, startEmbedded } = await import('./embedded.js');
+  // as root in a folder the postgres OS user cannot enter, the cluster lives under /var/lib/dbvc: say so
+  const dir = await embeddedDataDir(wanted);
+  const display = dir === wanted ? config.server.display : `embedded PostgreSQL (${dir})`;
+  hooks.onTarget(display);
+  const embedded = await startEmbedded(wanted, hooks.onInfo).catch((error: Error & { hint?: string }) => {
+    const folder = display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1');
+    throw new DbvcError('connect', `the embedded PostgreSQL for target ${config.db} did not start: ${error.message}`, {
+      hint: error.hint ?? `see ${folder}/server.log; deleting that folder starts the target afresh (its data is lost)`,
+      cause: error,
+    });
+  });
+  const address = {
+    host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
+    ssl: false as const, sslmode: 'disable', connectTimeout: 10, display,
+  };
+  return { address, stop: () => embedded.stop() };
 }
 
 /**

@@ -47,14 +47,16 @@ export async function startEmbedded(dataDir: string, log: (line: string) => void
   const dir = await placeDataDir(path.resolve(dataDir), runAs);
   const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log };
   await prepareDataDir(cluster);
-  const start = withClusterLock(dir, async () => {
+  return withClusterLock(dir, async () => {
     const server = (await settleExisting(cluster)) ?? (await initialiseAndLaunch(cluster, bins));
     await addUser(dir);
     return server;
   });
-  return start.catch((error: Error) => {
-    throw Object.assign(error, { dataDir: dir }); // the folder whose server.log says more
-  });
+}
+
+/** The folder the cluster for dataDir lives in (see placeDataDir), without starting anything. */
+export async function embeddedDataDir(dataDir: string): Promise<string> {
+  return placeDataDir(path.resolve(dataDir), await resolveRunAs());
 }
 
 /** The binaries as this process can run them (as root: where the postgres OS user can reach them). */

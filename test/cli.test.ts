@@ -117,6 +117,23 @@ cli('a refused port fails fast (exit 5), names host:port and never shows the pas
   assert.not.ok(stdout.includes('S3cretPass') || stderr.includes('S3cretPass'), stdout + stderr);
 });
 
+cli('--no-color, as documented, is accepted by every command', async () => {
+  for (const args of [['upgrade', '--sql', '--no-color'], ['--no-color', 'downgrade', 'head:base', '--sql'], ['revision', '--help', '--no-color']]) {
+    const { code, stderr } = await run([...args, '--dir', 'test/fixtures/shop']);
+    assert.is(code, 0, `${args.join(' ')}: ${stderr}`);
+  }
+});
+
+cli('the target line comes first, also when connecting fails', async () => {
+  const { code, stderr } = await run(['status', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
+  assert.is(code, 5);
+  assert.equal(lines(stderr), [
+    'target local: postgres://u:***@127.0.0.1:1/db (URL from --url), schema public',
+    'error nothing is listening on 127.0.0.1:1 (connection refused)',
+    'hint check the host and port, and that the server is running',
+  ]);
+});
+
 cli('a malformed URL with a password is a configuration error (exit 2) that does not print the password', async () => {
   const { code, stdout, stderr } = await run(['upgrade', '--url', 'postgres://u:S3cret Pass@host:notaport/db', '--dir', 'test/fixtures/shop']);
   assert.is(code, 2);
@@ -136,12 +153,32 @@ cli('revision writes the next pair after the highest number, and again the one a
   assert.ok(existsSync(join(dir, '0006_add_orders.up.sql')) && existsSync(join(dir, '0006_add_orders.down.sql')));
 });
 
-cli('revision refuses a name that cannot be a file name (exit 2) and writes nothing', async () => {
+cli('revision turns any name into a safe file name: accents, punctuation, SQL, length', async () => {
+  const dir = await tempDir('shop');
+  const cases: [string, string][] = [
+    ['naïve café', '0005_naive_cafe'],
+    ['drop table; --', '0006_drop_table'],
+    ['bad/name', '0007_bad_name'],
+    ['Straße  ÆON', '0008_strasse_aeon'],
+    ['x'.repeat(301), `0009_${'x'.repeat(60)}`],
+  ];
+  for (const [name, stem] of cases) {
+    const { code, stdout, stderr } = await run(['revision', name, '--dir', dir]);
+    assert.is(code, 0, stderr);
+    assert.equal(lines(stdout), [`created ${dir}/${stem}.up.sql`, `created ${dir}/${stem}.down.sql`]);
+  }
+  const injected = await run(['revision', 'two\nlines; DROP TABLE x', '--dir', dir]);
+  assert.is(injected.code, 0, injected.stderr);
+  const header = await readFile(join(dir, '0010_two_lines_drop_table_x.up.sql'), 'utf8');
+  assert.is(header.split('\n')[0], '-- 0010_two_lines_drop_table_x: two lines; DROP TABLE x (upgrade)');
+});
+
+cli('revision refuses a name with no letter or digit (exit 2) and writes nothing', async () => {
   const dir = await tempDir('shop');
   const before = await readdir(dir);
-  const { code, stdout, stderr } = await run(['revision', 'bad/name', '--dir', dir]);
+  const { code, stdout, stderr } = await run(['revision', '?!', '--dir', dir]);
   assert.is(code, 2);
-  assert.ok(stderr.includes('error "bad/name" cannot be used in a file name\n'), stderr);
+  assert.is(stderr, 'error "?!" has no letter or digit to name a file by\nhint describe the change in a few words, for example "add orders"\n');
   assert.is(stdout, '');
   assert.equal(await readdir(dir), before);
 });
