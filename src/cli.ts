@@ -4,7 +4,7 @@ import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
-import { createLog, formatMs, type Log } from './log.js';
+import { alignColumns, createLog, formatMs, type Log } from './log.js';
 import { findProjectRoot } from './project.js';
 import { VERSION } from './version.js';
 
@@ -30,19 +30,41 @@ interface Options extends Flags {
 type Action = (log: Log, options: Options, signal: AbortSignal, ...args: string[]) => Promise<number | void>;
 
 const prog = sade('dbvc').version(VERSION)
-  .option('--db', 'Target: migrations in sql/<db>/, settings in envs/<db>.env (default local)')
-  .option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
-  .option('--dir', 'Migrations folder (default sql/<db>)')
-  .option('--schema', 'Schema holding alembic_version and dbvc_history (default public)')
-  .option('--lock-timeout', 'How long to wait for another run to finish, e.g. 30s (default 30s)')
   .option('--no-color', 'Plain output (also when NO_COLOR is set or output is not a terminal)');
+
+/** The target options, added to the command being defined; with a server, also the connection's. */
+function addTargetOptions(withServer: boolean): void {
+  prog.option('--db', 'Target: migrations in sql/NAME/, settings in envs/NAME.env (default local)')
+    .option('--dir', 'Migrations folder instead of sql/NAME/');
+  if (!withServer) return;
+  prog.option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
+    .option('--schema', 'Schema holding alembic_version and dbvc_history (default public)')
+    .option('--lock-timeout', 'How long to wait for another run to finish (default 30s)');
+}
+
+/** What each option's value looks like, shown beside it in --help (sade's own option syntax has no room for it). */
+const VALUE_PLACEHOLDERS: Record<string, string> = {
+  '--db': 'NAME', '--url': 'URL', '--dir': 'PATH', '--schema': 'NAME', '--lock-timeout': 'DURATION', '--out': 'FILE|DIR/',
+  '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N',
+};
+
+function addValuePlaceholders(): void {
+  const tree = (prog as unknown as { tree: Record<string, { options?: string[][] } | string> }).tree;
+  for (const command of Object.values(tree)) {
+    if (typeof command === 'string') continue;
+    for (const option of command.options ?? []) {
+      const placeholder = VALUE_PLACEHOLDERS[option[0]];
+      if (placeholder) option[0] = `${option[0]} ${placeholder}`;
+    }
+  }
+}
 
 /** The options upgrade and downgrade share, added to the command being defined. */
 function addMoveOptions(): void {
   prog.option('--sql', 'Print the SQL script instead of running it (no database connection)')
-    .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+    .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/ (relative to the current folder)')
     .option('--single-transaction', 'Run the whole plan in one transaction: all or nothing')
-    .option('--ddl-lock-timeout', 'lock_timeout for each migration, e.g. 5s (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
+    .option('--ddl-lock-timeout', 'lock_timeout for each migration (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
     .option('--ddl-lock-retries', 'Retry a migration that hit the lock timeout N times, pausing 1 s, 2 s, 4 s, ...')
     .option('--resume', 'Continue a no-transaction migration that stopped part-way, from its failed statement')
     .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)');
@@ -52,12 +74,14 @@ prog.command('upgrade [revision]')
   .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N. With --sql, REVISION is a range FROM:TO (default base:head) rendered as a script, without connecting')
   .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
+addTargetOptions(true);
 addMoveOptions();
 
 prog.command('downgrade <revision>')
   .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N. With --sql, REVISION is a range FROM:TO rendered as a script, without connecting')
   .example('downgrade -1').example('downgrade 0002 --db aiven').example('downgrade base').example('downgrade 0005:0002 --sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'down', rev)));
+addTargetOptions(true);
 addMoveOptions();
 
 prog.command('current')
@@ -71,6 +95,8 @@ prog.command('current')
     if (o.json) return log.json(result);
     log.result(result.current === null ? 'base' : `${result.current}${result.isHead ? ' (head)' : ''}`);
   }));
+
+addTargetOptions(true);
 
 prog.command('status')
   .describe('Show the current revision, head, pending migrations and any problem')
@@ -86,6 +112,8 @@ prog.command('status')
     return o['exit-code'] && !isClean ? EXIT_CODES.check : 0;
   }));
 
+addTargetOptions(true);
+
 prog.command('history')
   .describe('List dbvc_history: every up, down, stamp, repair and adoption, oldest first')
   .option('--json', 'Print JSON')
@@ -95,13 +123,16 @@ prog.command('history')
     const rows = await api.history(await configure(log, o), { report: log, signal });
     if (o.json) return log.json(rows);
     if (rows.length === 0) return log.result('no history yet');
-    for (const r of rows) {
+    const table = rows.map((r) => {
       const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
       const moved = isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '';
-      const took = r.durationMs === null ? '' : ` ${formatMs(r.durationMs)}`;
-      log.result(`${r.appliedAt.toISOString()}  ${r.event.padEnd(7)} ${(r.version ?? '').padEnd(6)} ${r.name ?? ''}  ${moved}  by ${r.appliedBy}@${r.clientHost ?? '?'}${took}${r.note ? `  (${r.note})` : ''}`);
-    }
+      const took = r.durationMs === null ? '' : formatMs(r.durationMs);
+      return [r.appliedAt.toISOString(), r.event, r.version ?? '', r.name ?? '', moved, `by ${r.appliedBy}@${r.clientHost ?? '?'}`, took, r.note ? `(${r.note})` : ''];
+    });
+    for (const line of alignColumns(table)) log.result(line);
   }));
+
+addTargetOptions(true);
 
 prog.command('stamp <revision>')
   .describe('Set alembic_version to REVISION without running migrations (adopt an existing database)')
@@ -113,6 +144,8 @@ prog.command('stamp <revision>')
     log.result(`stamped: ${result.from ?? 'base'} -> ${result.to ?? 'base'} (no migration was run)`);
   }));
 
+addTargetOptions(true);
+
 prog.command('repair')
   .describe('Accept the current text of applied files that changed, after review; records who accepted it')
   .example('repair --db aiven')
@@ -123,6 +156,8 @@ prog.command('repair')
     for (const r of repaired) log.result(`accepted ${r.file}\n  was ${r.was}\n  now ${r.now}`);
   }));
 
+addTargetOptions(true);
+
 prog.command('revision <name>')
   .describe('Write the next NNNN_name.up.sql / .down.sql pair')
   .example('revision "add orders" --db aiven')
@@ -131,6 +166,8 @@ prog.command('revision <name>')
     const files = await api.revision(await configure(log, o, false), name);
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
+
+addTargetOptions(false);
 
 prog.command('init <name>')
   .describe('Create target NAME: an empty sql/NAME/ folder and envs/NAME.env.example to copy to envs/NAME.env')
@@ -157,6 +194,8 @@ prog.command('import-alembic <upgrade> [downgrade]')
     for (const warning of result.warnings) log.info(`warning: ${warning}`);
     log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
   }));
+
+addTargetOptions(false);
 
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
   if (o.sql) return renderScript(log, o, direction, rev);
@@ -240,9 +279,14 @@ async function main(): Promise<number> {
   const argv = protectNegativeSteps(process.argv);
   const color = process.stdout.isTTY === true && !('NO_COLOR' in process.env) && !argv.includes('--no-color');
   const log = createLog({ stdout: process.stdout, stderr: process.stderr, color });
+  if (asksForVersion(argv)) {
+    log.result(`dbvc ${VERSION}`);
+    return 0;
+  }
+  addValuePlaceholders();
   const parsed = parseArguments(argv);
   if (parsed === 'usage') return EXIT_CODES.usage;
-  if (!parsed) return 0; // --help or --version was printed
+  if (!parsed) return 0; // --help was printed
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
@@ -254,12 +298,26 @@ async function main(): Promise<number> {
   try {
     const { action, params } = parsed.handler(...parsed.args) as { action: Action; params: unknown[] };
     const options = params[params.length - 1] as Options;
+    refuseExtraArguments(parsed.name, options._);
     const positional = params.slice(0, -1).map((p) => (p === undefined ? undefined : String(p))) as string[];
     const code = await action(log, options, controller.signal, ...positional);
     return controller.signal.aborted ? EXIT_CODES.interrupted : typeof code === 'number' ? code : 0;
   } catch (error) {
     return fail(log, error);
   }
+}
+
+/** --version or -v anywhere before a -- (sade would print "dbvc, 0.1.0"). */
+function asksForVersion(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return argv.slice(2, end === -1 ? undefined : end).some((a) => a === '--version' || a === '-v');
+}
+
+/** sade leaves arguments beyond a command's own in `_`: `dbvc upgrade head extra` is a mistake, not `upgrade head`. */
+function refuseExtraArguments(command: string, extra: unknown[]): void {
+  if (extra.length === 0) return;
+  const shown = extra.map((a) => `"${String(a)}"`).join(', ');
+  throw new DbvcError('usage', `dbvc ${command} does not take ${shown}`, { hint: `see dbvc ${command} --help` });
 }
 
 /**

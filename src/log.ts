@@ -70,6 +70,13 @@ function stepLine(step: Step, c: ReturnType<typeof pc.createColors>): string {
   return `${arrow} ${step.migration.stem}  ${c.dim(`${step.from ?? 'base'} -> ${step.to ?? 'base'}`)}`;
 }
 
+/** Rows of cells as lines, each column padded to its widest cell and two spaces apart; trailing blanks dropped. */
+export function alignColumns(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+}
+
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -31,7 +31,8 @@ export interface HistoryEntry {
   failedStatement?: number | null;
 }
 
-export interface HistoryRow extends HistoryEntry {
+/** A history row as `history` reads it: the SQL texts stay in the table (dbvc show prints them). */
+export interface HistoryRow extends Omit<HistoryEntry, 'upSql' | 'downSql'> {
   id: string;
   appliedAt: Date;
   appliedBy: string;
@@ -141,7 +142,7 @@ export async function readHistory(db: Queryable, schema: string): Promise<Histor
     from ${schemaName(db, schema)}.dbvc_history order by id`;
   return rows.map((r) => ({
     id: r.id, runId: r.run_id, event: r.event, version: r.version_num, name: r.name, fromVersion: r.from_version,
-    toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum, upSql: null, downSql: null,
+    toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum,
     appliedAt: r.applied_at, appliedBy: r.applied_by, clientHost: r.client_host, durationMs: r.duration_ms,
     dbvcVersion: r.dbvc_version, note: r.note,
   }));

@@ -54,10 +54,10 @@ cli('--help exits 0 and shows the commands and an example command line', async (
 
 cli('--version and -v print the package version, alone or after a command (sade answers the latter)', async () => {
   const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  for (const args of [['--version'], ['-v'], ['status', '--version']]) {
+  for (const args of [['--version'], ['-v'], ['status', '--version'], ['upgrade', '-v', '--db', 'x']]) {
     const { code, stdout, stderr } = await run(args);
     assert.is(code, 0, args.join(' '));
-    assert.is(stdout, `dbvc, ${version}\n`, args.join(' '));
+    assert.is(stdout, `dbvc ${version}\n`, args.join(' '));
     assert.is(stderr, '');
   }
 });
@@ -68,6 +68,28 @@ cli('upgrade --help exits 0 and shows examples', async () => {
   assert.match(stdout, /\$ dbvc upgrade \[revision\] \[options\]/);
   assert.match(stdout, /Examples\n\s+\$ dbvc upgrade\n\s+\$ dbvc upgrade \+1 --db aiven/);
   assert.is(stderr, '');
+});
+
+cli('--help shows what each option\'s value looks like; revision --help lists only the options revision reads', async () => {
+  const upgrade = await run(['upgrade', '--help']);
+  assert.is(upgrade.code, 0);
+  for (const option of ['--db NAME', '--url URL', '--dir PATH', '--schema NAME', '--lock-timeout DURATION', '--out FILE|DIR/', '--ddl-lock-timeout DURATION', '--ddl-lock-retries N']) {
+    assert.match(upgrade.stdout, new RegExp(`^\\s+${option.replace(/[|/]/g, '\\$&')}\\s{2,}\\S`, 'm'), option);
+  }
+  const revision = await run(['revision', '--help']);
+  assert.is(revision.code, 0);
+  const options = [...revision.stdout.matchAll(/^\s+(-[-\w, ]+?)(?: [A-Z|/]+)?\s{2,}/gm)].map((m) => m[1]);
+  assert.equal(options, ['--db', '--dir', '--no-color', '-h, --help']);
+  const refused = await run(['revision', 'x', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /unknown option --url/);
+});
+
+cli('an argument beyond those a command takes is a usage error (exit 2), not ignored', async () => {
+  const { code, stdout, stderr } = await run(['upgrade', 'head', 'extra', '--sql', '--dir', 'test/fixtures/shop']);
+  assert.is(code, 2);
+  assert.is(stdout, '');
+  assert.is(stderr, 'error dbvc upgrade does not take "extra"\nhint see dbvc upgrade --help\n');
 });
 
 cli('an unknown option is a usage error (exit 2)', async () => {
@@ -329,6 +351,19 @@ db('upgrade +2 and downgrade -1 work as typed, with options before or after the 
   assert.is(await versionOf(t), 'base');
 });
 
+db('history lines up its columns', async ({ t }) => {
+  assert.is((await run(['upgrade', ...on(t, 'shop')])).code, 0);
+  assert.is((await run(['downgrade', '-1', ...on(t, 'shop')])).code, 0);
+  const { code, stdout, stderr } = await run(['history', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  const rows = lines(stdout);
+  assert.is(rows.length, 5, stdout);
+  for (const column of [/ (up|down) /, /create_product|add_orders|index_orders|order_totals/, /(base|\d{4}) -> /, / by /]) {
+    const starts = new Set(rows.map((row) => row.search(column)));
+    assert.is(starts.size, 1, `${column}: ${stdout}`);
+  }
+});
+
 db('status with pending migrations exits 0 and lists them on stdout', async ({ t }) => {
   assert.is((await run(['upgrade', '2', ...on(t, 'shop')])).code, 0);
   const { code, stdout, stderr } = await run(['status', ...on(t, 'shop')]);
@@ -370,6 +405,7 @@ db('current, status and history --json print JSON and nothing else on stdout', a
   assert.is(history.code, 0, history.stderr);
   const rows = JSON.parse(history.stdout);
   assert.equal(rows.map((r: { event: string; version: string }) => [r.event, r.version]), [['up', '0001'], ['up', '0002']]);
+  assert.not.ok('upSql' in rows[0] || 'downSql' in rows[0], 'no SQL fields that are always null');
   assert.not.ok(/NOTICE|orders table ready/.test(current.stdout + status.stdout + history.stdout));
 });
 
