@@ -61,19 +61,32 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string
   if (!flags.dir) refuseUnknownTarget(root, db);
   const migrationsDir = flags.dir ? resolve(root, flags.dir) : resolve(root, 'sql', db);
   const migrationsLabel = displayPath(root, migrationsDir);
-  const schema = flags.schema ?? 'public';
-  if (schema === '' || Buffer.byteLength(schema) > 63) {
-    throw new DbvcError('usage', '--schema must be a name of 1 to 63 bytes', { hint: 'for example --schema public' });
-  }
-  const lockTimeoutMs = parseDuration(flags.lockTimeout ?? '30s', '--lock-timeout');
   const envFile = `envs/${db}.env`;
   const fromFile = readEnvFile(resolve(root, envFile), envFile);
+  refuseUnknownSettings(fromFile, envFile);
+  const schema = flags.schema ?? fromFile?.DBVC_SCHEMA ?? 'public';
+  if (schema === '' || Buffer.byteLength(schema) > 63) {
+    const what = flags.schema !== undefined ? '--schema' : `DBVC_SCHEMA in ${envFile}`;
+    throw new DbvcError('usage', `${what} must be a name of 1 to 63 bytes`, { hint: 'for example --schema public' });
+  }
+  const lockTimeoutMs = parseDuration(flags.lockTimeout ?? '30s', '--lock-timeout');
   const ddl = ddlSettings(flags, fromFile, envFile);
   const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, ...ddl };
   if (!needsServer) return Object.freeze({ ...common, server: { kind: 'none' as const, display: '' }, urlSource: '' });
   const { url, source } = pickUrl(flags, env, db, fromFile, root);
   const server = url === 'embedded' ? embeddedServer(root, db) : parseDatabaseUrl(url, source, env, root);
   return Object.freeze({ ...common, server, urlSource: source });
+}
+
+const SETTINGS = ['DBVC_SCHEMA', 'DBVC_DDL_LOCK_TIMEOUT', 'DBVC_DDL_LOCK_RETRIES']; // what an env file may set besides DATABASE_URL
+
+/** A DBVC_ key dbvc does not read is a typo or a setting from another version: never silently ignored. */
+function refuseUnknownSettings(fromFile: Record<string, string> | undefined, envFile: string): void {
+  const unknown = Object.keys(fromFile ?? {}).filter((key) => key.startsWith('DBVC_') && !SETTINGS.includes(key));
+  if (unknown.length === 0) return;
+  throw new DbvcError('config', `${envFile} sets ${unknown.join(', ')}, which dbvc does not know`, {
+    file: envFile, hint: `the settings dbvc reads there: DATABASE_URL, ${SETTINGS.join(', ')}`,
+  });
 }
 
 /** A target is known by its sql/NAME/ folder or its envs/NAME.env(.example); in a folder with neither, no check. */

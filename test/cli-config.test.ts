@@ -84,4 +84,19 @@ config('envs/local.env and DATABASE_URL naming different databases are refused, 
   assert.is(chosen.code, 0, chosen.stderr);
 });
 
+config('DBVC_SCHEMA in the env file chooses the schema; an unknown DBVC_ key is refused by name', async ({ t }) => {
+  const dir = await project(`DATABASE_URL=${t.url}\nDBVC_SCHEMA=ops\n`);
+  const { code, stderr } = await run(['upgrade'], { cwd: dir });
+  assert.is(code, 0, stderr);
+  assert.match(stderr, /^target local: .* \(URL from envs\/local\.env\), schema ops$/m);
+  const [{ version }] = await t.db`select version_num as version from ops.alembic_version`;
+  assert.is(version, '0001');
+
+  const typo = await project(`DATABASE_URL=${t.url}\nDBVC_SCHEME=ops\n`);
+  const refused = await run(['status'], { cwd: typo });
+  assert.is(refused.code, 2);
+  assert.is(refused.stderr, 'error envs/local.env sets DBVC_SCHEME, which dbvc does not know\n'
+    + 'hint the settings dbvc reads there: DATABASE_URL, DBVC_SCHEMA, DBVC_DDL_LOCK_TIMEOUT, DBVC_DDL_LOCK_RETRIES\n');
+});
+
 config.run();

@@ -98,9 +98,9 @@ test('an env file without DATABASE_URL falls through to the environment', () => 
 });
 
 test('the env file is read without touching process.env', () => {
-  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@h/db\nDBVC_TEST_MARKER=1\n' });
+  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@h/db\nENV_FILE_TEST_MARKER=1\n' });
   resolve({ db: 'aiven' }, {}, root);
-  assert.is(process.env.DBVC_TEST_MARKER, undefined);
+  assert.is(process.env.ENV_FILE_TEST_MARKER, undefined);
 });
 
 test('no URL anywhere and no env file: says so and how to create it', () => {
