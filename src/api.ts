@@ -357,9 +357,31 @@ async function withSession<T>(config: Config, options: RunOptions, application: 
   const connection = await openConnection(config, hooks, application);
   try {
     return await work(connection.db, connection, notices);
+  } catch (error) {
+    throw (error as { code?: unknown }).code === '42501' && !(error instanceof DbvcError) ? await privilegeError(connection.db, config, error as Error) : error;
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * A privilege dbvc's own bookkeeping lacks (PostgreSQL 15+ gives no CREATE on public to other roles) is the
+ * database's set-up, not a bug: name the privilege, the role and the GRANT or --schema that fixes it.
+ */
+async function privilegeError(db: Db, config: Config, error: Error): Promise<DbvcError> {
+  const role = await db`select current_user as role`.then((rows) => String(rows[0].role), () => 'this role');
+  const [, kind, object] = /permission denied for (schema|database|table|sequence) (.+)$/.exec(error.message) ?? [];
+  const grants: Record<string, string> = {
+    schema: `GRANT CREATE ON SCHEMA ${object} TO ${role}`,
+    database: `GRANT CREATE ON DATABASE ${object} TO ${role}`,
+    table: `GRANT SELECT, INSERT, UPDATE, DELETE ON ${config.schema}.${object} TO ${role}`,
+    sequence: `GRANT USAGE ON SEQUENCE ${config.schema}.${object} TO ${role}`,
+  };
+  const grant = kind ? `${grants[kind]} (as the owner or a superuser)` : 'the missing GRANT (as the owner or a superuser)';
+  return new DbvcError('config', `role ${role} may not do what dbvc's bookkeeping in schema ${config.schema} needs: ${error.message} (SQLSTATE 42501)`, {
+    hint: `run ${grant}, or keep alembic_version and dbvc_history in a schema ${role} owns: --schema NAME (or DBVC_SCHEMA in the env file)`,
+    cause: error,
+  });
 }
 
 async function withLockedSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, notices: NoticeRoute) => Promise<T>): Promise<T> {

@@ -48,7 +48,8 @@ export async function ensureTables(db: Db, schema: string): Promise<void> {
 
 async function createTables(db: Tx, schema: string): Promise<void> {
   await db`set local client_min_messages = warning`; // no "already exists, skipping" notices from our own DDL
-  await db.unsafe(ledgerDdl(schema));
+  const [{ exists }] = await db`select to_regnamespace(${quoteIdent(schema)}) is not null as exists`;
+  await db.unsafe(ledgerDdl(schema, !exists));
 }
 
 /**

@@ -99,4 +99,27 @@ config('DBVC_SCHEMA in the env file chooses the schema; an unknown DBVC_ key is 
     + 'hint the settings dbvc reads there: DATABASE_URL, DBVC_SCHEMA, DBVC_DDL_LOCK_TIMEOUT, DBVC_DDL_LOCK_RETRIES\n');
 });
 
+config('a role without CREATE on public (PostgreSQL 15+) is told the GRANT or --schema that fixes it (exit 2), not an internal error', async ({ t }) => {
+  const role = `dbvc_app_${t.name.slice(-10)}`;
+  await t.db.unsafe(`create role ${role} login`);
+  try {
+    await t.db.unsafe(`revoke create on schema public from public`); // the default since PostgreSQL 15
+    const url = new URL(t.url);
+    url.username = role;
+    const { code, stdout, stderr } = await run(['upgrade', '--url', url.href, '--dir', 'test/fixtures/shop']);
+    assert.is(code, 2, stderr);
+    assert.is(stdout, '');
+    assert.equal(lines(stderr).slice(1), [
+      `error role ${role} may not do what dbvc's bookkeeping in schema public needs: permission denied for schema public (SQLSTATE 42501)`,
+      `hint run GRANT CREATE ON SCHEMA public TO ${role} (as the owner or a superuser), or keep alembic_version and dbvc_history in a schema ${role} owns: --schema NAME (or DBVC_SCHEMA in the env file)`,
+    ]);
+    const newSchema = await run(['upgrade', '--url', url.href, '--dir', 'test/fixtures/shop', '--schema', 'ops']);
+    assert.is(newSchema.code, 2, newSchema.stderr);
+    assert.ok(newSchema.stderr.includes(`permission denied for database ${t.name} (SQLSTATE 42501)\nhint run GRANT CREATE ON DATABASE ${t.name} TO ${role} (as the owner`), newSchema.stderr);
+  } finally {
+    await t.db.unsafe(`drop owned by ${role}`);
+    await t.db.unsafe(`drop role ${role}`);
+  }
+});
+
 config.run();
