@@ -364,6 +364,16 @@ async function withSession<T>(config: Config, options: RunOptions, application: 
   }
 }
 
+/** A standby, or a database whose sessions are read-only, is refused before the lock and before anything runs. */
+async function refuseReadOnly(db: Db, server: string): Promise<void> {
+  const [state] = await db`select pg_is_in_recovery() as standby, current_setting('transaction_read_only') = 'on' as read_only`;
+  if (!state.standby && !state.read_only) return;
+  const what = state.standby ? 'is a standby (a read-only replica)' : 'only accepts read-only transactions (default_transaction_read_only is on)';
+  throw new DbvcError('config', `${server} ${what}: dbvc cannot move it`, {
+    hint: 'point the URL at the primary server (its read-write endpoint); nothing was run',
+  });
+}
+
 /**
  * A privilege dbvc's own bookkeeping lacks (PostgreSQL 15+ gives no CREATE on public to other roles) is the
  * database's set-up, not a bug: name the privilege, the role and the GRANT or --schema that fixes it.
@@ -385,7 +395,8 @@ async function privilegeError(db: Db, config: Config, error: Error): Promise<Dbv
 }
 
 async function withLockedSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, notices: NoticeRoute) => Promise<T>): Promise<T> {
-  return withSession(config, options, application, async (db, _connection, notices) => {
+  return withSession(config, options, application, async (db, connection, notices) => {
+    await refuseReadOnly(db, connection.server);
     await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal);
     try {
       return await work(db, notices);

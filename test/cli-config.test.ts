@@ -122,4 +122,19 @@ config('a role without CREATE on public (PostgreSQL 15+) is told the GRANT or --
   }
 });
 
+config('a read-only database is refused before anything runs (exit 2); read-only commands still work', async ({ t }) => {
+  await t.db.unsafe(`alter database ${t.name} set default_transaction_read_only = on`);
+  const { code, stdout, stderr } = await run(['upgrade', '--url', t.url, '--dir', 'test/fixtures/shop']);
+  assert.is(code, 2, stderr);
+  assert.is(stdout, '');
+  const shown = new URL(t.url).href;
+  assert.equal(lines(stderr).slice(1), [
+    `error ${shown} only accepts read-only transactions (default_transaction_read_only is on): dbvc cannot move it`,
+    'hint point the URL at the primary server (its read-write endpoint); nothing was run',
+  ]);
+  const status = await run(['status', '--url', t.url, '--dir', 'test/fixtures/shop']);
+  assert.is(status.code, 0, status.stderr);
+  await t.db.unsafe(`alter database ${t.name} reset default_transaction_read_only`);
+});
+
 config.run();
