@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout } from 'node:timers/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Config } from './config.js';
 import type { Connection } from './connect.js';
@@ -352,15 +353,37 @@ function baseEntry(context: ReturnType<typeof runContext>, event: HistoryEntry['
 async function withSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, connection: Connection, notices: NoticeRoute) => Promise<T>): Promise<T> {
   const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
   const notices: NoticeRoute = { show: options.report.notice };
-  const onTarget = (server: string) => options.report.info(`target ${config.db}: ${server} (URL from ${config.urlSource}), schema ${config.schema}`);
+  let shown: string | undefined;
+  const onTarget = (server: string) => {
+    if (shown === undefined) options.report.info(`target ${config.db}: ${server} (URL from ${config.urlSource}), schema ${config.schema}`);
+    shown = server;
+  };
   const hooks = { onNotice: (message: string) => (notices.intercept ?? notices.show)(message), onInfo: options.report.info, onTarget };
-  const connection = await openConnection(config, hooks, application);
+  const connection = await connectWaiting(config, options, () => openConnection(config, hooks, application), () => shown ?? config.db);
   try {
     return await work(connection.db, connection, notices);
   } catch (error) {
     throw (error as { code?: unknown }).code === '42501' && !(error instanceof DbvcError) ? await privilegeError(connection.db, config, error as Error) : error;
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Opens the connection; with --wait (config.waitMs), retries once a second while the server refuses or is starting
+ * up, saying so once, until the wait is over. Any other failure, and every failure without --wait, is thrown at once.
+ */
+async function connectWaiting(config: Config, options: RunOptions, open: () => Promise<Connection>, server: () => string): Promise<Connection> {
+  const { isTransient } = await import('./connect.js');
+  const deadline = Date.now() + (config.waitMs ?? 0);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (config.waitMs === undefined || !isTransient(error) || Date.now() >= deadline || options.signal?.aborted) throw error;
+      if (attempt === 1) options.report.info(`waiting for ${server()} to accept connections (up to ${Math.round(config.waitMs / 1000)} s): ${(error as Error).message}`);
+      await setTimeout(Math.min(1000, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
+    }
   }
 }
 

@@ -24,6 +24,8 @@ interface Options extends Flags {
   'ddl-lock-timeout'?: string;
   'ddl-lock-retries'?: string | number;
   'lock-timeout'?: string;
+  wait?: boolean;
+  'wait-timeout'?: string;
   _: string[];
 }
 
@@ -39,13 +41,15 @@ function addTargetOptions(withServer: boolean): void {
   if (!withServer) return;
   prog.option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
     .option('--schema', 'Schema holding alembic_version and dbvc_history (default public)')
-    .option('--lock-timeout', 'How long to wait for another run to finish (default 30s)');
+    .option('--lock-timeout', 'How long to wait for another run to finish (default 30s)')
+    .option('--wait', 'Wait for a server that refuses connections or is starting up (a container), retrying each second')
+    .option('--wait-timeout', 'How long --wait waits (default 60s; implies --wait)');
 }
 
 /** What each option's value looks like, shown beside it in --help (sade's own option syntax has no room for it). */
 const VALUE_PLACEHOLDERS: Record<string, string> = {
   '--db': 'NAME', '--url': 'URL', '--dir': 'PATH', '--schema': 'NAME', '--lock-timeout': 'DURATION', '--out': 'FILE|DIR/',
-  '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N',
+  '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N', '--wait-timeout': 'DURATION',
 };
 
 function addValuePlaceholders(): void {
@@ -252,6 +256,7 @@ async function configure(log: Log, o: Options, needsServer = true): Promise<Conf
   const flags = {
     db: o.db, url: o.url, dir: o.dir === undefined ? undefined : resolve(String(o.dir)), schema: o.schema, lockTimeout: o['lock-timeout'],
     ddlLockTimeout: o['ddl-lock-timeout'], ddlLockRetries: o['ddl-lock-retries'] === undefined ? undefined : String(o['ddl-lock-retries']),
+    wait: Boolean(o.wait), waitTimeout: o['wait-timeout'],
   };
   return resolveConfig(flags, process.env, projectRoot(log), needsServer);
 }
@@ -339,7 +344,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);

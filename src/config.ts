@@ -14,6 +14,8 @@ export interface Flags {
   lockTimeout?: string;
   ddlLockTimeout?: string;
   ddlLockRetries?: string;
+  wait?: boolean;
+  waitTimeout?: string;
 }
 
 export type SslSetting = false | 'prefer' | 'require' | TlsOptions;
@@ -46,6 +48,7 @@ export interface Config {
   lockTimeoutMs: number;
   ddlLockTimeoutMs?: number; // lock_timeout per migration: --ddl-lock-timeout or DBVC_DDL_LOCK_TIMEOUT in the env file
   ddlLockRetries: number;
+  waitMs?: number; // --wait: how long to retry a server that refuses connections (still starting)
 }
 
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -70,8 +73,9 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string
     throw new DbvcError('usage', `${what} must be a name of 1 to 63 bytes`, { hint: 'for example --schema public' });
   }
   const lockTimeoutMs = parseDuration(flags.lockTimeout ?? '30s', '--lock-timeout');
+  const waitMs = flags.wait || flags.waitTimeout !== undefined ? parseDuration(flags.waitTimeout ?? '60s', '--wait-timeout') : undefined;
   const ddl = ddlSettings(flags, fromFile, envFile);
-  const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, ...ddl };
+  const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, waitMs, ...ddl };
   if (!needsServer) return Object.freeze({ ...common, server: { kind: 'none' as const, display: '' }, urlSource: '' });
   const { url, source } = pickUrl(flags, env, db, fromFile, root);
   const server = url === 'embedded' ? embeddedServer(root, db) : parseDatabaseUrl(url, source, env, root);

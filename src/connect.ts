@@ -385,10 +385,18 @@ const CERTIFICATE_PROBLEMS: Record<string, string> = {
 };
 
 /** One line of cause and one hint per failure people actually meet. */
+/** Failures of a server that may yet come up (a container starting): --wait retries these, and only these. */
+const TRANSIENT = new Set(['ECONNREFUSED', 'ENOENT', '57P03', 'ECONNRESET', 'CONNECTION_CLOSED', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
+
+export function isTransient(error: unknown): boolean {
+  const cause = error instanceof DbvcError && error.code === 'connect' ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === 'string' && TRANSIENT.has(cause.code);
+}
+
 export function explainConnectError(error: unknown, address: ServerAddress): DbvcError {
   const e = error as { code?: string; message?: string; reason?: string };
   const at = where(address);
-  const fail = (message: string, hint: string) => new DbvcError('connect', message, { hint });
+  const fail = (message: string, hint: string) => new DbvcError('connect', message, { hint, cause: error });
   switch (e.code) {
     case '28P01':
     case '28000':
@@ -411,6 +419,8 @@ export function explainConnectError(error: unknown, address: ServerAddress): Dbv
       return fail(`${at} closed the connection before it was ready`, 'check that this is a PostgreSQL server and that it accepts connections (max_connections, pg_hba.conf)');
     case 'ENOENT':
       return fail(`no PostgreSQL socket in ${address.host}`, 'check that the server is running and the host folder is right');
+    case '57P03':
+      return fail(`the server at ${at} is starting up, shutting down or in recovery: ${e.message}`, 'try again in a moment, or let dbvc wait for it with --wait');
     case '53300':
       return fail(`the server at ${at} has no free connection slot: ${e.message}`, 'try again later, or close other sessions');
     default: {

@@ -1,10 +1,12 @@
 // Where the CLI gets its database URL and what it shows of it (issue 13, items 4 and 5): an env file value dotenv
 // would cut at #, masking only where a password stands in a URL, and two URL sources that disagree.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { lines, removeTemps, run, tempDir } from './helpers/cli.js';
+import { lines, removeTemps, run, start, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/servers.js';
 import { createDatabase, type TestDatabase } from './helpers/db.js';
 
 const PROD = 'postgres://app:Pr0dSecret@prod.example.com:5432/app?sslmode=require';
@@ -135,6 +137,35 @@ config('a read-only database is refused before anything runs (exit 2); read-only
   const status = await run(['status', '--url', t.url, '--dir', 'test/fixtures/shop']);
   assert.is(status.code, 0, status.stderr);
   await t.db.unsafe(`alter database ${t.name} reset default_transaction_read_only`);
+});
+
+config('--wait waits for a server that starts listening later; without it a refused connection fails at once (exit 5)', async ({ t }) => {
+  const port = await freePort();
+  const url = new URL(t.url);
+  const target = url.searchParams.get('host') ? { path: `${url.searchParams.get('host')}/.s.PGSQL.${url.searchParams.get('port') ?? 5432}` } : { host: url.hostname, port: Number(url.port || 5432) };
+  const viaProxy = `postgres://${url.username}@127.0.0.1:${port}${url.pathname}?sslmode=disable`;
+  const refused = await run(['status', '--url', viaProxy, '--dir', 'test/fixtures/shop']);
+  assert.is(refused.code, 5, refused.stderr);
+
+  const waiting = start(['status', '--wait', '--wait-timeout', '20s', '--url', viaProxy, '--dir', 'test/fixtures/shop'], { timeoutMs: 30_000 });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const proxy = createServer((client) => {
+    const upstream = connect(target);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+  try {
+    const { code, stdout, stderr } = await waiting.done;
+    assert.is(code, 0, stderr);
+    assert.ok(stdout.includes('applied: 0, pending: 4\n'), stdout);
+    const said = lines(stderr).filter((line) => line.startsWith('waiting for'));
+    assert.equal(said, [`waiting for postgres://${url.username}@127.0.0.1:${port}${url.pathname}?sslmode=disable to accept connections (up to 20 s): nothing is listening on 127.0.0.1:${port} (connection refused)`]);
+    assert.is(lines(stderr).filter((line) => line.startsWith('target ')).length, 1, stderr);
+  } finally {
+    proxy.close();
+  }
 });
 
 config.run();
