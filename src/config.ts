@@ -1,10 +1,13 @@
 // Flags + envs/<db>.env + the environment -> one frozen Config; the only place precedence is decided.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { parseDuration } from './core/duration.js';
 import { DbvcError } from './core/errors.js';
 import { readEnvFile } from './envfile.js';
 import { listTargets } from './project.js';
+import { maskUrl, parseDatabaseUrl, type ServerAddress } from './url.js';
+
+export { maskUrl, parseDatabaseUrl, type ServerAddress, type SslSetting } from './url.js';
 
 export interface Flags {
   db?: string;
@@ -16,20 +19,6 @@ export interface Flags {
   ddlLockRetries?: string;
   wait?: boolean;
   waitTimeout?: string;
-}
-
-export type SslSetting = false | 'prefer' | 'require' | TlsOptions;
-
-export interface ServerAddress {
-  host: string; // a host name, or a directory holding a Unix socket
-  port: number;
-  database: string;
-  username: string;
-  password?: string;
-  ssl: SslSetting;
-  sslmode: string;
-  connectTimeout: number; // seconds
-  display: string; // the URL with the password masked
 }
 
 export type Server =
@@ -52,8 +41,6 @@ export interface Config {
 }
 
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-const URL_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'connect_timeout', 'host', 'port', 'application_name']);
-const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
 /** Resolves the configuration; throws a 'config' or 'usage' DbvcError that never contains a password. */
 export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string, needsServer = true): Readonly<Config> {
@@ -164,102 +151,6 @@ function embeddedServer(root: string, db: string): Server {
   return { kind: 'embedded', dataDir, display: `embedded PostgreSQL (${displayPath(root, dataDir)})` };
 }
 
-/** Parses a postgres:// URL ourselves so postgres.js never sees it (its errors would echo the password). */
-export function parseDatabaseUrl(text: string, source: string, env: NodeJS.ProcessEnv, root: string): Server {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new DbvcError('config', `the database URL from ${source} is not a valid URL`, {
-      hint: 'expected postgres://user:password@host:port/database; percent-encode @ : / % in the password',
-    });
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new DbvcError('config', `the database URL from ${source} does not start with postgres:// or postgresql://`, { hint: 'or set it to "embedded" for a local embedded server' });
-  }
-  // An unencoded / ? # in a password moves the rest of it into the path, query or fragment, where it would be shown
-  if (url.hash || `${url.pathname}${url.search}`.includes('@')) {
-    throw new DbvcError('config', `the database URL from ${source} has characters in its user or password that must be percent-encoded`, {
-      hint: 'encode / as %2F, ? as %3F, # as %23, @ as %40, : as %3A and % as %25',
-    });
-  }
-  for (const key of url.searchParams.keys()) {
-    if (!URL_PARAMETERS.has(key)) {
-      throw new DbvcError('config', `the database URL from ${source} has a parameter dbvc does not support: ${key}`, {
-        hint: `supported: ${[...URL_PARAMETERS].join(', ')}`,
-      });
-    }
-  }
-  const query = url.searchParams;
-  const host = query.get('host') ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost');
-  const port = Number(query.get('port') ?? (url.port || 5432));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new DbvcError('config', `the database URL from ${source} has an invalid port`, { hint: 'use a number from 1 to 65535' });
-  }
-  const username = decode(url.username, source) || env.PGUSER || 'postgres';
-  const password = url.password ? decode(url.password, source) : undefined;
-  const database = decode(url.pathname.replace(/^\//, ''), source) || username;
-  const connectTimeout = parseDuration(query.get('connect_timeout') ?? '10', 'connect_timeout') / 1000;
-  const isSocket = host.startsWith('/');
-  const rootcert = query.get('sslrootcert');
-  const sslmode = isSocket ? 'disable' : query.get('sslmode') ?? env.PGSSLMODE ?? (rootcert === 'system' ? 'verify-full' : 'prefer');
-  if (!SSL_MODES.has(sslmode)) {
-    throw new DbvcError('config', `sslmode=${sslmode} (from ${source}) is not a libpq sslmode`, { hint: `use one of ${[...SSL_MODES].join(', ')}` });
-  }
-  if (rootcert === 'system' && sslmode !== 'verify-full' && !isSocket) {
-    // as libpq 16+: the system store is only trustworthy with the host name checked
-    throw new DbvcError('config', `sslrootcert=system needs sslmode=verify-full, not ${sslmode} (from ${source})`, { hint: 'set sslmode=verify-full or leave sslmode out' });
-  }
-  const ssl = sslSetting(sslmode, rootcert, host, root);
-  const display = maskUrl(url);
-  return { kind: 'url', host, port, database, username, password, ssl, sslmode, connectTimeout, display };
-}
-
-function decode(part: string, source: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new DbvcError('config', `the database URL from ${source} has a malformed %-escape in its user, password or database`, {
-      hint: 'percent-encode % as %25',
-    });
-  }
-}
-
-/** libpq's sslmode semantics on top of Node's tls options. */
-function sslSetting(mode: string, rootcert: string | null, host: string, root: string): SslSetting {
-  if (mode === 'disable') return false;
-  if (mode === 'allow' || mode === 'prefer') return 'prefer';
-  if (rootcert === 'system') return { rejectUnauthorized: true, servername: host };
-  const ca = rootcert ? readCa(resolve(root, rootcert), rootcert) : undefined;
-  if (mode === 'require' && !ca) return 'require';
-  if (mode === 'verify-full') return { rejectUnauthorized: true, ca, servername: host };
-  // require with a root certificate verifies the chain, as libpq does; verify-ca skips the host name
-  return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
-}
-
-function readCa(path: string, label: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DbvcError('config', `sslrootcert ${label} cannot be read (${(error as NodeJS.ErrnoException).code})`, {
-      hint: 'download the CA certificate from your provider and point sslrootcert at it (relative to the project folder)',
-    });
-  }
-}
-
-export function maskUrl(url: URL): string {
-  const copy = new URL(url.href);
-  if (copy.password) copy.password = '***';
-  return copy.href;
-}
-
-function parseDuration(text: string, what: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!match) throw new DbvcError('usage', `${what} "${text}" is not a duration`, { hint: 'write for example 30s, 500ms or 2m' });
-  const unit = match[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000;
-  return Number(match[1]) * factor;
-}
 
 function displayPath(root: string, path: string): string {
   const shown = relative(root, path);

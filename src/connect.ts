@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import { connect as connectSocket, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
-import type { Config, ServerAddress } from './config.js';
+import type { Config } from './config.js';
+import type { ServerAddress, SessionAttrs } from './url.js';
 import { DbvcError } from './core/errors.js';
 import { detectPooler, poolerError, refusePoolerHost } from './pooler.js';
 import type { Db } from './store.js';
@@ -28,19 +29,57 @@ export interface ConnectHooks {
  * if it breaks, this and every later query fail with a 'connect' DbvcError, since the migration lock died with it.
  */
 export async function openConnection(config: Config, hooks: ConnectHooks, applicationName: string): Promise<Connection> {
-  let address: ServerAddress;
-  let stopEmbedded = async () => {};
   if (config.server.kind === 'embedded') {
     const embedded = await startEmbeddedServer(config, config.server.dataDir, hooks);
-    address = embedded.address;
-    stopEmbedded = embedded.stop;
-  } else if (config.server.kind === 'url') {
-    address = config.server;
-    hooks.onTarget(address.display);
-    refusePoolerHost(address.host, address.display);
-  } else {
-    throw new Error('openConnection called for a command configured without a server');
+    return connectTo(embedded.address, hooks, applicationName, embedded.stop);
   }
+  if (config.server.kind !== 'url') throw new Error('openConnection called for a command configured without a server');
+  hooks.onTarget(config.server.display);
+  return connectToOneOf(config.server, hooks, applicationName);
+}
+
+/**
+ * libpq's multi-host URL and target_session_attrs: each host in order, the first that answers and is the kind of
+ * server asked for wins (prefer-standby: a standby, else any). Without a winner, the last reason is thrown.
+ */
+async function connectToOneOf(first: ServerAddress, hooks: ConnectHooks, applicationName: string): Promise<Connection> {
+  const candidates = [first, ...first.alternates];
+  const passes: SessionAttrs[] = first.targetSessionAttrs === 'prefer-standby' ? ['standby', 'any'] : [first.targetSessionAttrs];
+  let lastError: unknown;
+  for (const wanted of passes) {
+    for (const address of candidates) {
+      refusePoolerHost(address.host, address.display);
+      let connection: Connection;
+      try {
+        connection = await connectTo(address, hooks, applicationName, async () => {});
+      } catch (error) {
+        if (candidates.length === 1) throw error;
+        lastError = error;
+        continue;
+      }
+      const mismatch = wanted === 'any' ? undefined : await describeMismatch(connection.db, wanted);
+      if (!mismatch) return connection;
+      await connection.close();
+      lastError = new DbvcError('connect', `${where(address)} ${mismatch}, and the URL asks for target_session_attrs=${first.targetSessionAttrs}`, {
+        hint: candidates.length === 1 ? 'point the URL at the right server, or drop target_session_attrs' : 'none of the hosts in the URL qualified; check which one is the primary',
+      });
+    }
+  }
+  throw lastError;
+}
+
+/** Why a server is not what target_session_attrs asks for, or undefined when it is. */
+async function describeMismatch(db: Db, wanted: SessionAttrs): Promise<string | undefined> {
+  const [state] = await db`select pg_is_in_recovery() as standby, current_setting('transaction_read_only') = 'on' as read_only`;
+  if (wanted === 'read-write' && state.read_only) return 'only accepts read-only transactions';
+  if (wanted === 'read-only' && !state.read_only) return 'accepts writes';
+  if (wanted === 'primary' && state.standby) return 'is a standby';
+  if (wanted === 'standby' && !state.standby) return 'is not a standby';
+  return undefined;
+}
+
+/** One session with one server: TLS, pooler refusal, and every failure as one clear 'connect' DbvcError. */
+async function connectTo(address: ServerAddress, hooks: ConnectHooks, applicationName: string, stopEmbedded: () => Promise<void>): Promise<Connection> {
   const session = new Session(address);
   const options: Options = {
     host: address.host, port: address.port, database: address.database, username: address.username, password: address.password,
@@ -53,7 +92,8 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     // statements between server connections (transaction and statement mode) are refused below.
     prepare: true,
     fetch_types: false, // a round trip to pg_type at every start, for array types no dbvc query returns
-    connection: { application_name: applicationName },
+    // "options" is a startup parameter the server (or Neon's proxy: endpoint=...) reads, as libpq sends it
+    connection: { application_name: applicationName, ...(address.options ? { options: address.options } : {}) },
     onnotice: (notice: postgres.Notice) => hooks.onNotice(formatNotice(notice)),
   };
   const db = postgres(withSocket(options, () => session.open())) as unknown as Db;
@@ -97,9 +137,9 @@ async function startEmbeddedServer(config: Config, wanted: string, hooks: Connec
       cause: error,
     });
   });
-  const address = {
+  const address: ServerAddress = {
     host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
-    ssl: false as const, sslmode: 'disable', connectTimeout: 10, display,
+    ssl: false as const, sslmode: 'disable', connectTimeout: 10, targetSessionAttrs: 'any', alternates: [], display,
   };
   return { address, stop: () => embedded.stop() };
 }
@@ -290,7 +330,7 @@ async function negotiateTls(socket: Socket, address: ServerAddress, signal: Abor
     throw Object.assign(new Error('the server does not accept TLS'), { code: 'TLS_REFUSED' });
   }
   const verified = typeof address.ssl === 'object' ? address.ssl : { rejectUnauthorized: false };
-  const options: ConnectionOptions = { ...verified, socket };
+  const options: ConnectionOptions = { ...verified, ...address.clientCert, socket };
   if (options.servername && isIP(options.servername)) {
     // Node warns about an IP address in SNI and checks the certificate against `host` instead (DEP0123)
     options.host = options.servername;

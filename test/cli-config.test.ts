@@ -168,4 +168,12 @@ config('--wait waits for a server that starts listening later; without it a refu
   }
 });
 
+config('the options URL parameter reaches the server as libpq sends it (Neon: options=endpoint%3D...)', async ({ t }) => {
+  const url = new URL(t.url);
+  url.searchParams.set('options', '-c default_transaction_read_only=on');
+  const { code, stderr } = await run(['upgrade', '--url', url.href, '--dir', 'test/fixtures/shop']);
+  assert.is(code, 2, stderr);
+  assert.match(stderr, /only accepts read-only transactions \(default_transaction_read_only is on\): dbvc cannot move it$/m);
+});
+
 config.run();

@@ -64,11 +64,16 @@ test('a full config: envs/<db>.env, the folder, defaults; frozen', () => {
       sslmode: 'require',
       connectTimeout: 10,
       display: 'postgres://app:***@db.example.com/app?sslmode=require',
+      targetSessionAttrs: 'any',
+      options: undefined,
+      clientCert: undefined,
+      alternates: [],
     },
     urlSource: 'envs/aiven.env',
     schema: 'public',
     lockTimeoutMs: 30_000,
     ddlLockRetries: 0,
+    waitMs: undefined,
   });
   assert.ok(Object.isFrozen(config));
 });
@@ -195,19 +200,19 @@ test('connect_timeout is read in seconds', () => {
 });
 
 test('an unknown URL parameter is refused, naming the parameter', () => {
-  assert.equal(shown(caught(() => server(`postgres://app:${SECRET}@h/db?sslmode=require&sslcert=client.crt`))), {
+  assert.equal(shown(caught(() => server(`postgres://app:${SECRET}@h/db?sslmode=require&krbsrvname=pg`))), {
     code: 'config',
-    message: 'the database URL from --url has a parameter dbvc does not support: sslcert',
-    hint: 'supported: sslmode, sslrootcert, connect_timeout, host, port, application_name',
+    message: 'the database URL from --url has a parameter dbvc does not support: krbsrvname',
+    hint: 'supported: sslmode, sslrootcert, sslcert, sslkey, connect_timeout, host, port, dbname, user, application_name, options, target_session_attrs',
   });
 });
 
 test('no error about a URL shows its password', () => {
   const cases: Array<[string, { code: string; message: string; hint: string }]> = [
-    [`postgres://app:${SECRET}@h/db?password=${SECRET}`, { code: 'config', message: 'the database URL from --url has a parameter dbvc does not support: password', hint: 'supported: sslmode, sslrootcert, connect_timeout, host, port, application_name' }],
+    [`postgres://app:${SECRET}@h/db?password=${SECRET}`, { code: 'config', message: 'the database URL from --url has a password parameter, which dbvc refuses: query parameters end up in logs', hint: 'put the password in the URL (postgres://user:PASSWORD@host/db), in PGPASSWORD or in ~/.pgpass' }],
     [`mysql://app:${SECRET}@h/db`, { code: 'config', message: 'the database URL from --url does not start with postgres:// or postgresql://', hint: 'or set it to "embedded" for a local embedded server' }],
-    [`postgres://app:${SECRET}@h:port/db`, { code: 'config', message: 'the database URL from --url is not a valid URL', hint: 'expected postgres://user:password@host:port/database; percent-encode @ : / % in the password' }],
-    [`postgres://app:${SECRET}%zz@h/db`, { code: 'config', message: 'the database URL from --url has a malformed %-escape in its user, password or database', hint: 'percent-encode % as %25' }],
+    [`postgres://app:${SECRET}@h:port/db`, { code: 'config', message: 'the database URL from --url is not a valid URL', hint: 'expected postgres://user:password@host:port/database; percent-encode @ : / % # in the password' }],
+    [`postgres://app:${SECRET}%zz@h/db`, { code: 'config', message: 'the database URL from --url has a malformed %-escape in its user, password, host or database', hint: 'percent-encode % as %25' }],
     [`postgres://app:${SECRET}@h/db?sslmode=bogus`, { code: 'config', message: 'sslmode=bogus (from --url) is not a libpq sslmode', hint: 'use one of disable, allow, prefer, require, verify-ca, verify-full' }],
     [`postgres://app:${SECRET}@h/db?sslmode=verify-full&sslrootcert=missing.crt`, { code: 'config', message: 'sslrootcert missing.crt cannot be read (ENOENT)', hint: 'download the CA certificate from your provider and point sslrootcert at it (relative to the project folder)' }],
     [`postgres://app:${SECRET}@h/db?connect_timeout=soon`, { code: 'usage', message: 'connect_timeout "soon" is not a duration', hint: 'write for example 30s, 500ms or 2m' }],

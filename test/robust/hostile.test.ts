@@ -111,13 +111,13 @@ const cases: HostileCase[] = [
   { name: 'a --schema of 64 bytes', args: (s) => up(s, '--schema', 'é'.repeat(32)), code: 2, says: ['--schema must be a name of 1 to 63 bytes'] },
   { name: 'a --lock-timeout that is not a duration', args: (s) => up(s, '--lock-timeout', 'forever'), code: 2, says: ['--lock-timeout "forever" is not a duration'] },
   {
-    name: 'a URL parameter that would reach the server (options=-c ...)', args: (s) => ['upgrade', '--db', 'hostile', '--url', `${s.url}${s.url.includes('?') ? '&' : '?'}options=-c%20search_path%3Devil`], code: 2,
-    says: ['the database URL from --url has a parameter dbvc does not support: options'],
+    name: 'a URL parameter dbvc does not support (krbsrvname=...)', args: (s) => ['upgrade', '--db', 'hostile', '--url', `${s.url}${s.url.includes('?') ? '&' : '?'}krbsrvname=evil`], code: 2,
+    says: ['the database URL from --url has a parameter dbvc does not support: krbsrvname'],
   },
   { name: 'a URL that is not postgres://', args: () => ['status', '--db', 'hostile', '--url', `mysql://root:${PASSWORD}@127.0.0.1/db`], code: 2, says: ['the database URL from --url does not start with postgres:// or postgresql://'] },
   {
     name: 'a password with an unencoded /', args: () => ['status', '--db', 'hostile', '--url', `postgres://app:${secret('x')}/${secret('y')}@127.0.0.1/db`], code: 2,
-    says: ['error the database URL from --url is not a valid URL', 'percent-encode @ : / % in the password'],
+    says: ['error the database URL from --url is not a valid URL', 'percent-encode @ : / % # in the password'],
   },
   {
     // a valid URL all the same: user app, host "app", port 5150, path "/2024@127.0.0.1/db"
