@@ -420,7 +420,7 @@ async function privilegeError(db: Db, config: Config, error: Error): Promise<Dbv
 async function withLockedSession<T>(config: Config, options: RunOptions, application: string, work: (db: Db, notices: NoticeRoute) => Promise<T>): Promise<T> {
   return withSession(config, options, application, async (db, connection, notices) => {
     await refuseReadOnly(db, connection.server);
-    await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal);
+    await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal, options.report.info);
     try {
       return await work(db, notices);
     } finally {

@@ -47,7 +47,8 @@ export function createLog(options: LogOptions): Log {
     info: (line) => err(c.dim(line)),
     notice: (message) => err(`${c.cyan('server')} ${message}`),
     stepStart(step: Step) {
-      if (!isLive) return;
+      // in a log (not a terminal) a long step would show nothing until it ends: say when it starts, on stderr
+      if (!isLive) return err(`${stepLine(step, c)} ${c.dim('started')}`);
       endOpenLine();
       options.stdout.write(scrub(stepLine(step, c)));
       isLineOpen = true;

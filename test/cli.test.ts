@@ -319,6 +319,14 @@ db('upgrade applies the shop set, one line per step on stdout (exit 0)', async (
   assert.is(await versionOf(t), '0004');
 });
 
+db('in a log (stdout not a terminal) each step is announced on stderr when it starts, and reported on stdout when done', async ({ t }) => {
+  const { code, stdout, stderr } = await run(['upgrade', '2', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  const started = lines(stderr).filter((line) => line.endsWith(' started'));
+  assert.equal(started, ['up   0001_create_product  base -> 0001 started', 'up   0002_add_orders  0001 -> 0002 started']);
+  assert.is(lines(stdout).length, 3, stdout);
+});
+
 db('the server NOTICE is a dbvc line on stderr, never on stdout', async ({ t }) => {
   const { code, stdout, stderr } = await run(['upgrade', '2', ...on(t, 'shop')]);
   assert.is(code, 0, stderr);
@@ -492,6 +500,9 @@ db('a held migration lock makes upgrade give up (exit 4) naming the holder pid',
     assert.ok(stderr.includes('error another dbvc run holds the migration lock for schema "public"'), stderr);
     assert.ok(stderr.includes(`held by pid ${pid} `), stderr);
     assert.is(stdout, '');
+    const waiting = lines(stderr).filter((line) => line.startsWith('waiting for'));
+    assert.equal(waiting.length, 1, stderr);
+    assert.match(waiting[0], new RegExp(`^waiting for the migration lock held by pid ${pid} \\(application "[^"]*", connected since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\), up to 1 s$`));
   } finally {
     await t.db`select pg_advisory_unlock(${LOCK_CLASS}, ${LOCK_KEY})`;
   }

@@ -40,12 +40,12 @@ test('on a terminal an error starts on its own line, after the line of the step 
   assert.is(screen(), 'up   0001_m  base -> 0001\nerror sql/0001_m.up.sql:1:24: syntax error\nhint the migration was rolled back\n');
 });
 
-test('off a terminal each step is one line when it is done, after its notices', () => {
+test('off a terminal (a log) each step says when it starts and, after its notices, when it is done', () => {
   const { log, screen } = terminal(false);
   log.stepStart!(step('0001', null));
   log.notice('NOTICE: hello');
   log.stepDone!(step('0001', null), 4);
-  assert.is(screen(), 'server NOTICE: hello\nup   0001_m  base -> 0001 (4 ms)\n');
+  assert.is(screen(), 'up   0001_m  base -> 0001 started\nserver NOTICE: hello\nup   0001_m  base -> 0001 (4 ms)\n');
 });
 
 test('redact masks the password of a URL up to its last @, and leaves the same word elsewhere alone', () => {
