@@ -186,6 +186,23 @@ prog.command('init <name>')
     log.info(`next: copy envs/${name}.env.example to envs/${name}.env and set DATABASE_URL, then dbvc revision "first change" --db ${name}`);
   }));
 
+prog.command('psql')
+  .describe('Open psql on the target database, starting the embedded server for it (the last dbvc to leave stops it). Arguments after -- go to psql. Without psql, print a URL for another client and keep the server running until Ctrl-C')
+  .example('psql').example('psql --db aiven').example('psql -- -c "select * from alembic_version"')
+  .option('--db', 'Target: settings in envs/NAME.env (default local)')
+  .option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
+  .action(command(async (log, o) => {
+    const { runPsql } = await import('./psql.js');
+    // psql handles Ctrl-C itself (it cancels its query); dbvc only stops when it holds the server for another client
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
+    const stopped = new Promise<void>((resolve) => {
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
+    });
+    return runPsql(await configure(log, o), { report: log, args: o._.map(String), stopped });
+  }));
+
 prog.command('import-alembic <upgrade> [downgrade]')
   .describe('Turn an Alembic history into SQL pairs: give the scripts that `alembic upgrade base:head --sql` and `alembic downgrade head:base --sql` print (files, or - for standard input). Redirect them with 2>&1 to name the files after the revision messages')
   .example('import-alembic up.sql down.sql --db aiven')
@@ -303,7 +320,7 @@ async function main(): Promise<number> {
   try {
     const { action, params } = parsed.handler(...parsed.args) as { action: Action; params: unknown[] };
     const options = params[params.length - 1] as Options;
-    refuseExtraArguments(parsed.name, options._);
+    if (parsed.name !== 'psql') refuseExtraArguments(parsed.name, options._); // psql gets its arguments after --
     const positional = params.slice(0, -1).map((p) => (p === undefined ? undefined : String(p))) as string[];
     const code = await action(log, options, controller.signal, ...positional);
     return controller.signal.aborted ? EXIT_CODES.interrupted : typeof code === 'number' ? code : 0;

@@ -1,12 +1,15 @@
 // The CLI on its own embedded PostgreSQL (DATABASE_URL=embedded), as a fresh clone uses it: a project folder from
 // mktemp -d (mode 0700, which the postgres OS user cannot enter when we are root), and two commands at once.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sharedDataDir } from '../src/embedded-place.js';
+import postgres from 'postgres';
 import { lines, removeTemps, run, start, tempDir } from './helpers/cli.js';
+import { findCommand, reportSkipped } from './helpers/common.js';
 
 const isRoot = process.getuid?.() === 0;
 const clusters: string[] = [];
@@ -78,6 +81,44 @@ embedded('two commands at once share the server: the second waits for the lock, 
   assert.is(lines(second.stdout).at(-1), 'local is now at base (1 migration reverted)');
   assert.not.ok(await isServerRunning(cluster), 'the last command stopped the server');
   assert.equal(await readdir(join(cluster, 'users')), []);
+});
+
+embedded('psql starts the embedded server, runs psql on it with the arguments after --, and stops the server after', async () => {
+  const { dir, cluster } = await project({ '0001_t1': 'CREATE TABLE t1 (id int);\n' });
+  assert.is((await run(['upgrade'], { cwd: dir, timeoutMs: 60_000 })).code, 0);
+  if (!findCommand('psql')) return reportSkipped(1, 'the dbvc psql test with psql in test/cli-embedded.test.ts: psql is not installed');
+  const { code, stdout, stderr } = await run(['psql', '--', '-At', '-c', 'select version_num from alembic_version'], { cwd: dir, timeoutMs: 60_000 });
+  assert.is(code, 0, stderr);
+  assert.is(stdout, '0001\n');
+  const failed = await run(['psql', '--', '-c', 'select nope'], { cwd: dir, timeoutMs: 60_000 });
+  assert.is(failed.code, 1, 'psql\'s own exit code');
+  assert.not.ok(await isServerRunning(cluster));
+});
+
+embedded('psql without psql installed prints a URL for another client and keeps the server until Ctrl-C', async () => {
+  const { dir, cluster } = await project({ '0001_t1': 'CREATE TABLE t1 (id int);\n' });
+  const bin = join(dir, 'bin'); // a PATH with what the embedded server needs as root (id, useradd), and no psql
+  await mkdir(bin);
+  for (const tool of ['id', 'groupadd', 'useradd']) {
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    if (found) await symlink(found, join(bin, tool));
+  }
+  const running = start(['psql'], { cwd: dir, env: { PATH: bin }, timeoutMs: 60_000 });
+  const began = Date.now();
+  while (!running.output().stdout.includes('\n') && Date.now() - began < 30_000) await new Promise((r) => setTimeout(r, 50));
+  const url = new URL(running.output().stdout.trim());
+  const sql = postgres({ host: url.searchParams.get('host')!, port: Number(url.searchParams.get('port')), database: 'postgres', username: 'postgres', max: 1, onnotice: () => {} });
+  try {
+    const [{ answer }] = await sql`select 42 as answer`;
+    assert.is(answer, 42);
+  } finally {
+    await sql.end();
+  }
+  running.child.kill('SIGINT');
+  const { code, stderr } = await running.done;
+  assert.is(code, 0, stderr);
+  assert.match(stderr, /^psql is not installed \(apt-get install postgresql-client\); connect with another client:$/m);
+  assert.not.ok(await isServerRunning(cluster));
 });
 
 embedded.run();
