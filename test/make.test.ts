@@ -13,7 +13,7 @@ function make(args: string[], cwd: string): Promise<Result> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
   delete env.DATABASE_URL;
-  delete env.MAKEFLAGS;
+  for (const name of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL']) delete env[name]; // as typed at a shell, not from make test
   const child = spawn('make', ['-f', join(ROOT, 'Makefile'), '-o', 'build', `DBVC=node ${CLI}`, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
