@@ -299,6 +299,11 @@ export function protectNegativeSteps(argv: string[]): string[] {
 
 async function main(): Promise<number> {
   const argv = protectNegativeSteps(process.argv);
+  // A reader that stops early (dbvc upgrade --sql | head) closes the pipe: the run goes on, its output is dropped,
+  // rather than a crash with a stack (or a migration abandoned half-way)
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
   const color = process.stdout.isTTY === true && !('NO_COLOR' in process.env) && !argv.includes('--no-color');
   const log = createLog({ stdout: process.stdout, stderr: process.stderr, color });
   if (asksForVersion(argv)) {

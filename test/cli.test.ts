@@ -213,6 +213,20 @@ cli('upgrade --sql prints the script on stdout without any database (exit 0)', a
   assert.not.ok(stderr.includes('target'), 'no connection is announced');
 });
 
+cli('a reader that stops early (--sql | head -1) ends the run quietly, without a stack', async () => {
+  const dir = await tempDir();
+  for (let i = 1; i <= 400; i++) {
+    const stem = `${String(i).padStart(4, '0')}_m`;
+    await writeFile(join(dir, `${stem}.up.sql`), `-- ${'x'.repeat(200)}\nSELECT ${i};\n`);
+    await writeFile(join(dir, `${stem}.down.sql`), 'SELECT 1;\n');
+  }
+  const running = start(['upgrade', '--sql', '--dir', dir]);
+  running.child.stdout!.once('data', () => running.child.stdout!.destroy());
+  const { code, stderr } = await running.done;
+  assert.is(stderr, '');
+  assert.is(code, 0);
+});
+
 cli('bad offline input exits 2 and never writes --out', async () => {
   const dir = await tempDir();
   const cases = [
