@@ -1,55 +1,62 @@
 # The commands people type. DB picks the target (sql/$(DB)/, envs/$(DB).env); REV a revision.
+# Make prints nothing of its own on stdout (no command echo, no directory lines; the build talks on stderr), so
+# `make migrate SQL=1 > f.sql` holds the script alone. The variables reach the commands through the environment
+# ("$$NAME"), never pasted into the shell line: NAME="fix customer's email" stays one argument.
 DB ?= local
 REV ?=
 NAME ?=
 SQL ?=
 OUT ?=
+export DB REV NAME OUT
+MAKEFLAGS += --no-print-directory
+.SILENT:
 DBVC = node dist/dbvc.cjs
 # SQL=1 renders the script instead of running it (REV may be a range FROM:TO); OUT=file.sql or OUT=dir/ saves it
-OFFLINE = $(if $(SQL),--sql $(if $(OUT),--out '$(OUT)'))
+OFFLINE = $(if $(SQL),--sql $${OUT:+--out "$$OUT"})
 
 .PHONY: install build migrate rollback status history current stamp revision repair test clean
 
 install: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
+	npm ci --no-audit --no-fund --loglevel=error >&2
+	touch $@
 
 # tsc checks the types and writes the library (dist/api.js); esbuild writes the command: dist/dbvc.cjs, a small
 # CommonJS entry, and dist/cli.cjs, the CLI with its packages in one file (src/bin.ts says why)
 ESBUILD = node_modules/.bin/esbuild --bundle --platform=node --format=cjs --target=node20 --log-level=warning
 build: dist/dbvc.cjs
 dist/dbvc.cjs: node_modules/.installed tsconfig.json $(shell find src -name '*.ts')
-	node_modules/.bin/tsc -p tsconfig.json
-	$(ESBUILD) src/cli.ts --outfile=dist/cli.cjs
-	$(ESBUILD) src/bin.ts --outfile=dist/dbvc.cjs --external:./cli.cjs --banner:js='#!/usr/bin/env node'
-	@chmod +x dist/dbvc.cjs
+	echo 'building dist/ (tsc, esbuild)' >&2
+	node_modules/.bin/tsc -p tsconfig.json >&2
+	$(ESBUILD) src/cli.ts --outfile=dist/cli.cjs >&2
+	$(ESBUILD) src/bin.ts --outfile=dist/dbvc.cjs --external:./cli.cjs --banner:js='#!/usr/bin/env node' >&2
+	chmod +x dist/dbvc.cjs
 
 migrate: build
-	$(DBVC) upgrade $(REV) --db '$(DB)' $(OFFLINE)
+	$(DBVC) upgrade $${REV:+"$$REV"} --db "$$DB" $(OFFLINE)
 
 rollback: build
-	$(DBVC) downgrade '$(if $(REV),$(REV),-1)' --db '$(DB)' $(OFFLINE)
+	$(DBVC) downgrade "$${REV:--1}" --db "$$DB" $(OFFLINE)
 
 status: build
-	$(DBVC) status --db '$(DB)'
+	$(DBVC) status --db "$$DB"
 
 history: build
-	$(DBVC) history --db '$(DB)'
+	$(DBVC) history --db "$$DB"
 
 current: build
-	$(DBVC) current --db '$(DB)'
+	$(DBVC) current --db "$$DB"
 
 stamp: build
-	@test -n '$(REV)' || { echo 'usage: make stamp DB=aiven REV=0003' >&2; exit 2; }
-	$(DBVC) stamp '$(REV)' --db '$(DB)'
+	test -n "$$REV" || { echo 'usage: make stamp DB=aiven REV=0003' >&2; exit 2; }
+	$(DBVC) stamp "$$REV" --db "$$DB"
 
 repair: build
-	$(DBVC) repair --db '$(DB)'
+	$(DBVC) repair --db "$$DB"
 
 revision: build
-	@test -n '$(NAME)' || { echo 'usage: make revision DB=aiven NAME="add orders"' >&2; exit 2; }
-	$(DBVC) revision '$(NAME)' --db '$(DB)'
+	test -n "$$NAME" || { echo 'usage: make revision DB=aiven NAME="add orders"' >&2; exit 2; }
+	$(DBVC) revision "$$NAME" --db "$$DB"
 
 test: build
 	node test/run.mjs

@@ -272,23 +272,37 @@ export async function repair(config: Config, options: RunOptions): Promise<{ rep
   });
 }
 
-/** Writes the next NNNN_name.up.sql / .down.sql pair; refuses names that would make an invalid file name. */
+/**
+ * Writes the next NNNN_slug.up.sql / .down.sql pair. Any name is turned into a safe file name (see slugify); one with
+ * nothing left to name a file by (no letter or digit at all) is a 'usage' DbvcError.
+ */
 export async function revision(config: Config, name: string): Promise<{ up: string; down: string }> {
-  const slug = name.trim().toLowerCase().replace(/[\s-]+/g, '_');
-  if (!/^[a-z0-9_]+$/.test(slug) || /^_+$/.test(slug)) {
-    throw new DbvcError('usage', `"${name}" cannot be used in a file name`, { hint: 'use letters, digits, spaces, - and _ (for example "add orders")' });
+  const slug = slugify(name);
+  if (slug === '') {
+    throw new DbvcError('usage', `"${name}" has no letter or digit to name a file by`, { hint: 'describe the change in a few words, for example "add orders"' });
   }
   await mkdir(config.migrationsDir, { recursive: true });
   const existing = await listMigrationNames(config.migrationsDir, config.migrationsLabel);
   const highest = existing.length > 0 ? existing[existing.length - 1].number : 0n;
   const version = String(highest + 1n).padStart(4, '0');
   const stem = `${version}_${slug}`;
-  const header = (direction: string) => `-- ${stem}: ${name.trim()} (${direction})\n-- Write the SQL below; dbvc runs this file in one transaction.\n\n`;
+  const title = name.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').trim(); // one comment line, whatever the name holds
+  const header = (direction: string) => `-- ${stem}: ${title} (${direction})\n-- Write the SQL below; dbvc runs this file in one transaction.\n\n`;
   const up = join(config.migrationsDir, `${stem}.up.sql`);
   const down = join(config.migrationsDir, `${stem}.down.sql`);
   await writeNewFile(up, header('upgrade'));
   await writeNewFile(down, header('downgrade'));
   return { up: `${config.migrationsLabel}/${stem}.up.sql`, down: `${config.migrationsLabel}/${stem}.down.sql` };
+}
+
+const LETTERS: Record<string, string> = { ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', þ: 'th' }; // no NFKD form
+const SLUG_MAX = 60; // characters of name after NNNN_: file names stay well under the 255-byte limit
+
+/** "Naïve café: drop table; --" -> "naive_cafe_drop_table": accents dropped, other runs of anything but a-z0-9 -> _. */
+export function slugify(name: string): string {
+  const folded = name.toLowerCase().replace(/[ßæœøłđþ]/g, (ch) => LETTERS[ch]);
+  const ascii = folded.normalize('NFKD').replace(/\p{M}+/gu, '');
+  return ascii.replace(/[^a-z0-9]+/g, '_').replace(/^_+/, '').slice(0, SLUG_MAX).replace(/_+$/, '');
 }
 
 /**

@@ -6,7 +6,7 @@ import { VERSION } from './version.js';
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
-  process.stdout.write(`dbvc, ${VERSION}\n`); // as sade prints it
+  process.stdout.write(`dbvc ${VERSION}\n`); // as the CLI prints it
 } else {
   require('./cli.cjs');
 }

@@ -1,9 +1,11 @@
 // sade wiring: argv -> Config -> api -> log. The only module that exits the process.
+import { resolve } from 'node:path';
 import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
-import { createLog, formatMs, type Log } from './log.js';
+import { alignColumns, createLog, formatMs, type Log } from './log.js';
+import { findProjectRoot } from './project.js';
 import { VERSION } from './version.js';
 
 // The api (and with it postgres.js) loads only when a command runs, so --help and --version start fast.
@@ -23,25 +25,51 @@ interface Options extends Flags {
   'ddl-lock-timeout'?: string;
   'ddl-lock-retries'?: string | number;
   'lock-timeout'?: string;
+  wait?: boolean;
+  'wait-timeout'?: string;
   _: string[];
 }
 
 type Action = (log: Log, options: Options, signal: AbortSignal, ...args: string[]) => Promise<number | void>;
 
 const prog = sade('dbvc').version(VERSION)
-  .option('--db', 'Target: migrations in sql/<db>/, settings in envs/<db>.env (default local)')
-  .option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
-  .option('--dir', 'Migrations folder (default sql/<db>)')
-  .option('--schema', 'Schema holding alembic_version and dbvc_history (default public)')
-  .option('--lock-timeout', 'How long to wait for another run to finish, e.g. 30s (default 30s)')
   .option('--no-color', 'Plain output (also when NO_COLOR is set or output is not a terminal)');
+
+/** The target options, added to the command being defined; with a server, also the connection's. */
+function addTargetOptions(withServer: boolean): void {
+  prog.option('--db', 'Target: migrations in sql/NAME/, settings in envs/NAME.env (default local)')
+    .option('--dir', 'Migrations folder instead of sql/NAME/');
+  if (!withServer) return;
+  prog.option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
+    .option('--schema', 'Schema holding alembic_version and dbvc_history (default public)')
+    .option('--lock-timeout', 'How long to wait for another run to finish (default 30s)')
+    .option('--wait', 'Wait for a server that refuses connections or is starting up (a container), retrying each second')
+    .option('--wait-timeout', 'How long --wait waits (default 60s; implies --wait)');
+}
+
+/** What each option's value looks like, shown beside it in --help (sade's own option syntax has no room for it). */
+const VALUE_PLACEHOLDERS: Record<string, string> = {
+  '--db': 'NAME', '--url': 'URL', '--dir': 'PATH', '--schema': 'NAME', '--lock-timeout': 'DURATION', '--out': 'FILE|DIR/',
+  '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N', '--wait-timeout': 'DURATION',
+};
+
+function addValuePlaceholders(): void {
+  const tree = (prog as unknown as { tree: Record<string, { options?: string[][] } | string> }).tree;
+  for (const command of Object.values(tree)) {
+    if (typeof command === 'string') continue;
+    for (const option of command.options ?? []) {
+      const placeholder = VALUE_PLACEHOLDERS[option[0]];
+      if (placeholder) option[0] = `${option[0]} ${placeholder}`;
+    }
+  }
+}
 
 /** The options upgrade and downgrade share, added to the command being defined. */
 function addMoveOptions(): void {
   prog.option('--sql', 'Print the SQL script instead of running it (no database connection)')
-    .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+    .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/ (relative to the current folder)')
     .option('--single-transaction', 'Run the whole plan in one transaction: all or nothing')
-    .option('--ddl-lock-timeout', 'lock_timeout for each migration, e.g. 5s (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
+    .option('--ddl-lock-timeout', 'lock_timeout for each migration (or DBVC_DDL_LOCK_TIMEOUT in the env file; off by default)')
     .option('--ddl-lock-retries', 'Retry a migration that hit the lock timeout N times, pausing 1 s, 2 s, 4 s, ...')
     .option('--resume', 'Continue a no-transaction migration that stopped part-way, from its failed statement')
     .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)');
@@ -51,6 +79,7 @@ prog.command('upgrade [revision]')
   .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N. With --sql, REVISION is a range FROM:TO (default base:head) rendered as a script, without connecting')
   .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
+addTargetOptions(true);
 addMoveOptions();
 prog.option('--allow-out-of-order', 'Also apply files below the current revision that never ran (recorded as out of order); dbvc renumber is the other way out');
 
@@ -58,6 +87,7 @@ prog.command('downgrade <revision>')
   .describe('Run down files back to REVISION: base, an id, number, stem, -N, id-N. With --sql, REVISION is a range FROM:TO rendered as a script, without connecting')
   .example('downgrade -1').example('downgrade 0002 --db aiven').example('downgrade base').example('downgrade 0005:0002 --sql')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'down', rev)));
+addTargetOptions(true);
 addMoveOptions();
 
 prog.command('current')
@@ -71,6 +101,8 @@ prog.command('current')
     if (o.json) return log.json(result);
     log.result(result.current === null ? 'base' : `${result.current}${result.isHead ? ' (head)' : ''}`);
   }));
+
+addTargetOptions(true);
 
 prog.command('status')
   .describe('Show the current revision, head, pending migrations and any problem')
@@ -86,6 +118,8 @@ prog.command('status')
     return o['exit-code'] && !isClean ? EXIT_CODES.check : 0;
   }));
 
+addTargetOptions(true);
+
 prog.command('show <revision>')
   .describe('One migration: its files and checksums, its state on the target, what changed since it was applied (a diff), and its history')
   .option('--json', 'Print JSON')
@@ -96,6 +130,7 @@ prog.command('show <revision>')
     if (o.json) return log.json(detail);
     printShow(log, detail);
   }));
+addTargetOptions(true);
 
 prog.command('history')
   .describe('List dbvc_history: every up, down, stamp, repair and adoption, oldest first')
@@ -106,8 +141,10 @@ prog.command('history')
     const rows = await api.history(await configure(log, o), { report: log, signal });
     if (o.json) return log.json(rows);
     if (rows.length === 0) return log.result('no history yet');
-    for (const line of formatHistoryRows(rows)) log.result(line);
+    for (const line of alignColumns(rows.map(historyCells))) log.result(line);
   }));
+
+addTargetOptions(true);
 
 prog.command('stamp <revision>')
   .describe('Set alembic_version to REVISION without running migrations (adopt an existing database)')
@@ -119,6 +156,8 @@ prog.command('stamp <revision>')
     log.result(`stamped: ${result.from ?? 'base'} -> ${result.to ?? 'base'} (no migration was run)`);
   }));
 
+addTargetOptions(true);
+
 prog.command('repair')
   .describe('Accept the current text of applied files that changed, after review; records who accepted it')
   .example('repair --db aiven')
@@ -129,6 +168,8 @@ prog.command('repair')
     for (const r of repaired) log.result(`accepted ${r.file}\n  was ${r.was}\n  now ${r.now}`);
   }));
 
+addTargetOptions(true);
+
 prog.command('revision <name>')
   .describe('Write the next NNNN_name.up.sql / .down.sql pair')
   .example('revision "add orders" --db aiven')
@@ -137,6 +178,8 @@ prog.command('revision <name>')
     const files = await api.revision(await configure(log, o, false), name);
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
+
+addTargetOptions(false);
 
 prog.command('renumber <revision>')
   .describe('Rename a migration that never ran (one out of order) to the next free number; refuses when the target database knows either number')
@@ -147,6 +190,37 @@ prog.command('renumber <revision>')
     for (const f of result.files) log.result(`renamed ${f.was} -> ${f.now}`);
     log.info(`${result.from} is now ${result.to}; dbvc upgrade applies it after the current head`);
   }));
+addTargetOptions(true);
+
+prog.command('init <name>')
+  .describe('Create target NAME: an empty sql/NAME/ folder and envs/NAME.env.example to copy to envs/NAME.env')
+  .example('init reporting')
+  .action(command(async (log, _o, _signal, name) => {
+    const { createTarget } = await import('./project.js');
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
+      throw new DbvcError('usage', `"${name}" is not a target name`, { hint: 'use letters, digits, - and _ (for example reporting)' });
+    }
+    const root = projectRoot(log);
+    for (const path of await createTarget(root, name)) log.result(`created ${path}`);
+    log.info(`next: copy envs/${name}.env.example to envs/${name}.env and set DATABASE_URL, then dbvc revision "first change" --db ${name}`);
+  }));
+
+prog.command('psql')
+  .describe('Open psql on the target database, starting the embedded server for it (the last dbvc to leave stops it). Arguments after -- go to psql. Without psql, print a URL for another client and keep the server running until Ctrl-C')
+  .example('psql').example('psql --db aiven').example('psql -- -c "select * from alembic_version"')
+  .option('--db', 'Target: settings in envs/NAME.env (default local)')
+  .option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
+  .action(command(async (log, o) => {
+    const { runPsql } = await import('./psql.js');
+    // psql handles Ctrl-C itself (it cancels its query); dbvc only stops when it holds the server for another client
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
+    const stopped = new Promise<void>((resolve) => {
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
+    });
+    return runPsql(await configure(log, o), { report: log, args: o._.map(String), stopped });
+  }));
 
 prog.command('import-alembic <upgrade> [downgrade]')
   .describe('Turn an Alembic history into SQL pairs: give the scripts that `alembic upgrade base:head --sql` and `alembic downgrade head:base --sql` print (files, or - for standard input). Redirect them with 2>&1 to name the files after the revision messages')
@@ -154,11 +228,14 @@ prog.command('import-alembic <upgrade> [downgrade]')
   .example('import-alembic - --dir sql/neon')
   .action(command(async (log, o, _signal, upgradePath, downgradePath) => {
     const api = await loadApi();
-    const result = await api.importAlembicScripts(await configure(log, o, false), upgradePath, downgradePath);
+    const fromHere = (path: string | undefined) => (path === undefined || path === '-' ? path : resolve(path));
+    const result = await api.importAlembicScripts(await configure(log, o, false), fromHere(upgradePath)!, fromHere(downgradePath));
     for (const path of result.written) log.result(`wrote ${path}`);
     for (const warning of result.warnings) log.info(`warning: ${warning}`);
     log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
   }));
+
+addTargetOptions(false);
 
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
   if (o.sql) return renderScript(log, o, direction, rev);
@@ -181,7 +258,7 @@ async function renderScript(log: Log, o: Options, direction: 'up' | 'down', rang
   const config = await configure(log, o, false);
   const script = await api.renderOffline(config, direction, range);
   if (o.out === undefined) return writeInChunks(log, script.files.map((f, i) => (i === 0 ? f.text : `\n${f.text}`)));
-  const written = await api.saveOffline(script, String(o.out), config.root);
+  const written = await api.saveOffline(script, String(o.out), process.cwd());
   log.info(`wrote ${written.length === 1 ? written[0] : `${written.length} files into ${String(o.out)}`}: ${script.from ?? 'base'} -> ${script.to ?? 'base'}, ${script.steps} migration${script.steps === 1 ? '' : 's'}`);
 }
 
@@ -212,17 +289,12 @@ function printStatus(log: Log, report: Api.StatusReport): void {
   }
 }
 
-/** History rows as aligned columns: when, event, version, name, move, who, how long, note. */
-function formatHistoryRows(rows: Pick<Api.HistoryRow, 'appliedAt' | 'event' | 'version' | 'name' | 'fromVersion' | 'toVersion' | 'appliedBy' | 'clientHost' | 'durationMs' | 'note'>[]): string[] {
-  const cells = rows.map((r) => {
-    const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
-    return [
-      r.appliedAt.toISOString(), r.event, r.version ?? '', r.name ?? '', isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '',
-      `by ${r.appliedBy}@${r.clientHost ?? '?'}`, r.durationMs === null ? '' : formatMs(r.durationMs), r.note ? `(${r.note})` : '',
-    ];
-  });
-  const widths = cells[0]?.map((_, column) => Math.max(...cells.map((row) => row[column].length))) ?? [];
-  return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd());
+/** A history row as the cells of an aligned line: when, event, version, name, move, who, how long, note. */
+function historyCells(r: Api.HistoryRow): string[] {
+  const isMove = r.event === 'up' || r.event === 'down' || r.event === 'stamp';
+  const moved = isMove ? `${r.fromVersion ?? 'base'} -> ${r.toVersion ?? 'base'}` : '';
+  const took = r.durationMs === null ? '' : formatMs(r.durationMs);
+  return [r.appliedAt.toISOString(), r.event, r.version ?? '', r.name ?? '', moved, `by ${r.appliedBy}@${r.clientHost ?? '?'}`, took, r.note ? `(${r.note})` : ''];
 }
 
 function printShow(log: Log, d: Api.MigrationDetail): void {
@@ -234,7 +306,7 @@ function printShow(log: Log, d: Api.MigrationDetail): void {
     for (const line of d.change.diff) log.result(`    ${line}`);
   }
   log.result(d.history.length === 0 ? '  history: none' : '  history:');
-  for (const line of formatHistoryRows(d.history)) log.result(`    ${line}`);
+  for (const line of alignColumns(d.history.map(historyCells))) log.result(`    ${line}`);
 }
 
 function describeRow(row: Api.StatusReport['migrations'][number]): string {
@@ -248,12 +320,19 @@ function describeRow(row: Api.StatusReport['migrations'][number]): string {
 async function configure(log: Log, o: Options, needsServer = true): Promise<Config> {
   const { resolveConfig } = await import('./config.js');
   const flags = {
-    db: o.db, url: o.url, dir: o.dir, schema: o.schema, lockTimeout: o['lock-timeout'],
+    db: o.db, url: o.url, dir: o.dir === undefined ? undefined : resolve(String(o.dir)), schema: o.schema, lockTimeout: o['lock-timeout'],
     ddlLockTimeout: o['ddl-lock-timeout'], ddlLockRetries: o['ddl-lock-retries'] === undefined ? undefined : String(o['ddl-lock-retries']),
+    wait: Boolean(o.wait), waitTimeout: o['wait-timeout'],
   };
-  const config = resolveConfig(flags, process.env, process.cwd(), needsServer);
-  if (config.server.kind === 'url' && config.server.password) log.addSecret(config.server.password);
-  return config;
+  return resolveConfig(flags, process.env, projectRoot(log), needsServer);
+}
+
+/** The project folder: the nearest one at or above the current folder holding envs/ or sql/, as git finds its own. */
+function projectRoot(log: Log): string {
+  const here = process.cwd();
+  const root = findProjectRoot(here) ?? here;
+  if (root !== here) log.info(`project folder: ${root}`);
+  return root;
 }
 
 function command(action: Action) {
@@ -269,12 +348,21 @@ export function protectNegativeSteps(argv: string[]): string[] {
 
 async function main(): Promise<number> {
   const argv = protectNegativeSteps(process.argv);
+  // A reader that stops early (dbvc upgrade --sql | head) closes the pipe: the run goes on, its output is dropped,
+  // rather than a crash with a stack (or a migration abandoned half-way)
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
   const color = process.stdout.isTTY === true && !('NO_COLOR' in process.env) && !argv.includes('--no-color');
-  const secrets = collectSecrets(argv);
-  const log = createLog({ stdout: process.stdout, stderr: process.stderr, color, secrets });
+  const log = createLog({ stdout: process.stdout, stderr: process.stderr, color });
+  if (asksForVersion(argv)) {
+    log.result(`dbvc ${VERSION}`);
+    return 0;
+  }
+  addValuePlaceholders();
   const parsed = parseArguments(argv);
   if (parsed === 'usage') return EXIT_CODES.usage;
-  if (!parsed) return 0; // --help or --version was printed
+  if (!parsed) return 0; // --help was printed
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
@@ -286,12 +374,26 @@ async function main(): Promise<number> {
   try {
     const { action, params } = parsed.handler(...parsed.args) as { action: Action; params: unknown[] };
     const options = params[params.length - 1] as Options;
+    if (parsed.name !== 'psql') refuseExtraArguments(parsed.name, options._); // psql gets its arguments after --
     const positional = params.slice(0, -1).map((p) => (p === undefined ? undefined : String(p))) as string[];
     const code = await action(log, options, controller.signal, ...positional);
     return controller.signal.aborted ? EXIT_CODES.interrupted : typeof code === 'number' ? code : 0;
   } catch (error) {
     return fail(log, error);
   }
+}
+
+/** --version or -v anywhere before a -- (sade would print "dbvc, 0.1.0"). */
+function asksForVersion(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return argv.slice(2, end === -1 ? undefined : end).some((a) => a === '--version' || a === '-v');
+}
+
+/** sade leaves arguments beyond a command's own in `_`: `dbvc upgrade head extra` is a mistake, not `upgrade head`. */
+function refuseExtraArguments(command: string, extra: unknown[]): void {
+  if (extra.length === 0) return;
+  const shown = extra.map((a) => `"${String(a)}"`).join(', ');
+  throw new DbvcError('usage', `dbvc ${command} does not take ${shown}`, { hint: `see dbvc ${command} --help` });
 }
 
 /**
@@ -303,7 +405,7 @@ function parseArguments(argv: string[]) {
   process.exit = (() => { throw USAGE; }) as typeof process.exit;
   try {
     // values stay strings: mri would turn --db 2024 or --lock-timeout 30 into numbers
-    return prog.parse(argv, { lazy: true, string: STRING_OPTIONS, unknown: (flag: string) => `unknown option ${flag}` });
+    return prog.parse(argv, { lazy: true, string: STRING_OPTIONS, default: { color: true }, unknown: (flag: string) => `unknown option ${flag}` });
   } catch (error) {
     if (error === USAGE) return 'usage';
     throw error;
@@ -313,26 +415,11 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);
   return error instanceof DbvcError ? EXIT_CODES[error.code] : 70;
-}
-
-/** Passwords from --url, the environment and the env file, decoded and encoded, for the log to scrub. */
-function collectSecrets(argv: string[]): string[] {
-  const secrets: string[] = [];
-  const urls = [argv[argv.indexOf('--url') + 1], process.env.DATABASE_URL, process.env.PGPASSWORD].filter(Boolean) as string[];
-  for (const text of urls) {
-    try {
-      const password = new URL(text).password;
-      if (password) secrets.push(password, decodeURIComponent(password));
-    } catch {
-      if (!text.includes('://')) secrets.push(text);
-    }
-  }
-  return secrets;
 }
 
 process.exitCode = 70; // if main() never settled (a promise nobody resolves), the run did not succeed

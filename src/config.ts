@@ -1,9 +1,13 @@
 // Flags + envs/<db>.env + the environment -> one frozen Config; the only place precedence is decided.
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import dotenv from 'dotenv';
+import { parseDuration } from './core/duration.js';
 import { DbvcError } from './core/errors.js';
+import { readEnvFile } from './envfile.js';
+import { listTargets } from './project.js';
+import { maskUrl, parseDatabaseUrl, type ServerAddress } from './url.js';
+
+export { maskUrl, parseDatabaseUrl, type ServerAddress, type SslSetting } from './url.js';
 
 export interface Flags {
   db?: string;
@@ -13,20 +17,8 @@ export interface Flags {
   lockTimeout?: string;
   ddlLockTimeout?: string;
   ddlLockRetries?: string;
-}
-
-export type SslSetting = false | 'prefer' | 'require' | TlsOptions;
-
-export interface ServerAddress {
-  host: string; // a host name, or a directory holding a Unix socket
-  port: number;
-  database: string;
-  username: string;
-  password?: string;
-  ssl: SslSetting;
-  sslmode: string;
-  connectTimeout: number; // seconds
-  display: string; // the URL with the password masked
+  wait?: boolean;
+  waitTimeout?: string;
 }
 
 export type Server =
@@ -45,11 +37,10 @@ export interface Config {
   lockTimeoutMs: number;
   ddlLockTimeoutMs?: number; // lock_timeout per migration: --ddl-lock-timeout or DBVC_DDL_LOCK_TIMEOUT in the env file
   ddlLockRetries: number;
+  waitMs?: number; // --wait: how long to retry a server that refuses connections (still starting)
 }
 
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-const URL_PARAMETERS = new Set(['sslmode', 'sslrootcert', 'connect_timeout', 'host', 'port', 'application_name']);
-const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
 /** Resolves the configuration; throws a 'config' or 'usage' DbvcError that never contains a password. */
 export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string, needsServer = true): Readonly<Config> {
@@ -57,21 +48,45 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string
   if (!TARGET_NAME.test(db)) {
     throw new DbvcError('usage', `--db "${db}" is not a target name`, { hint: 'use letters, digits, - and _ (for example --db aiven)' });
   }
+  if (!flags.dir) refuseUnknownTarget(root, db);
   const migrationsDir = flags.dir ? resolve(root, flags.dir) : resolve(root, 'sql', db);
   const migrationsLabel = displayPath(root, migrationsDir);
-  const schema = flags.schema ?? 'public';
-  if (schema === '' || Buffer.byteLength(schema) > 63) {
-    throw new DbvcError('usage', '--schema must be a name of 1 to 63 bytes', { hint: 'for example --schema public' });
-  }
-  const lockTimeoutMs = parseDuration(flags.lockTimeout ?? '30s', '--lock-timeout');
   const envFile = `envs/${db}.env`;
   const fromFile = readEnvFile(resolve(root, envFile), envFile);
+  refuseUnknownSettings(fromFile, envFile);
+  const schema = flags.schema ?? fromFile?.DBVC_SCHEMA ?? 'public';
+  if (schema === '' || Buffer.byteLength(schema) > 63) {
+    const what = flags.schema !== undefined ? '--schema' : `DBVC_SCHEMA in ${envFile}`;
+    throw new DbvcError('usage', `${what} must be a name of 1 to 63 bytes`, { hint: 'for example --schema public' });
+  }
+  const lockTimeoutMs = parseDuration(flags.lockTimeout ?? '30s', '--lock-timeout');
+  const waitMs = flags.wait || flags.waitTimeout !== undefined ? parseDuration(flags.waitTimeout ?? '60s', '--wait-timeout') : undefined;
   const ddl = ddlSettings(flags, fromFile, envFile);
-  const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, ...ddl };
+  const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, waitMs, ...ddl };
   if (!needsServer) return Object.freeze({ ...common, server: { kind: 'none' as const, display: '' }, urlSource: '' });
-  const { url, source } = pickUrl(flags, env, db, fromFile);
+  const { url, source } = pickUrl(flags, env, db, fromFile, root);
   const server = url === 'embedded' ? embeddedServer(root, db) : parseDatabaseUrl(url, source, env, root);
   return Object.freeze({ ...common, server, urlSource: source });
+}
+
+const SETTINGS = ['DBVC_SCHEMA', 'DBVC_DDL_LOCK_TIMEOUT', 'DBVC_DDL_LOCK_RETRIES']; // what an env file may set besides DATABASE_URL
+
+/** A DBVC_ key dbvc does not read is a typo or a setting from another version: never silently ignored. */
+function refuseUnknownSettings(fromFile: Record<string, string> | undefined, envFile: string): void {
+  const unknown = Object.keys(fromFile ?? {}).filter((key) => key.startsWith('DBVC_') && !SETTINGS.includes(key));
+  if (unknown.length === 0) return;
+  throw new DbvcError('config', `${envFile} sets ${unknown.join(', ')}, which dbvc does not know`, {
+    file: envFile, hint: `the settings dbvc reads there: DATABASE_URL, ${SETTINGS.join(', ')}`,
+  });
+}
+
+/** A target is known by its sql/NAME/ folder or its envs/NAME.env(.example); in a folder with neither, no check. */
+function refuseUnknownTarget(root: string, db: string): void {
+  const known = listTargets(root);
+  if (known.length === 0 || known.includes(db)) return;
+  throw new DbvcError('config', `unknown target "${db}": there is no sql/${db}/ and no envs/${db}.env in ${root}`, {
+    hint: `known targets: ${known.join(', ')}; dbvc init ${db} creates a new one`,
+  });
 }
 
 /** --ddl-lock-timeout / --ddl-lock-retries, else DBVC_DDL_LOCK_TIMEOUT / DBVC_DDL_LOCK_RETRIES in the env file; off by default. */
@@ -88,50 +103,47 @@ function ddlSettings(flags: Flags, fromFile: Record<string, string> | undefined,
   return { ddlLockTimeoutMs, ddlLockRetries: Number(retries) };
 }
 
-function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Record<string, string> | undefined): { url: string; source: string } {
+function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Record<string, string> | undefined, root: string): { url: string; source: string } {
   if (flags.url) return { url: flags.url, source: '--url' };
   const envFile = `envs/${db}.env`;
+  if (fromFile?.DATABASE_URL && env.DATABASE_URL && !isSameDatabase(fromFile.DATABASE_URL, env.DATABASE_URL)) {
+    throw new DbvcError('config', `two database URLs for target "${db}" name different databases: ${envFile} says ${showUrl(fromFile.DATABASE_URL)}, the DATABASE_URL environment variable says ${showUrl(env.DATABASE_URL)}`, {
+      hint: `choose with --url, or unset DATABASE_URL, or remove it from ${envFile}; nothing was run`,
+    });
+  }
   if (fromFile?.DATABASE_URL) return { url: fromFile.DATABASE_URL, source: envFile };
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: 'the DATABASE_URL environment variable' };
   const where = fromFile ? `${envFile} has no DATABASE_URL` : `${envFile} does not exist`;
   throw new DbvcError('config', `no database URL for target "${db}": ${where}, and neither --url nor DATABASE_URL is set`, {
-    hint: fromFile ? `add DATABASE_URL=postgres://... to ${envFile}` : `copy envs/${db}.env.example to ${envFile} and fill it in, or pass --url`,
+    hint: fromFile ? `add DATABASE_URL=postgres://... to ${envFile}`
+      : existsSync(resolve(root, `${envFile}.example`)) ? `copy ${envFile}.example to ${envFile} and fill it in, or pass --url`
+        : `create ${envFile} holding DATABASE_URL=postgres://..., or pass --url`,
   });
 }
 
-/** Reads an env file with dotenv.parse (process.env is left alone); undefined when the file is absent. */
-function readEnvFile(path: string, label: string): Record<string, string> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DbvcError('config', `${label} cannot be read (${(error as NodeJS.ErrnoException).code})`, { file: label });
-  }
-  const bad = findMalformedLine(text);
-  if (bad) {
-    throw new DbvcError('config', `${label}:${bad} is not a KEY=value line`, { file: label, hint: 'env files hold KEY=value lines and # comments' });
-  }
-  return dotenv.parse(text);
+/** Same server and database (user, password and options aside); anything that does not parse is never the same. */
+function isSameDatabase(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [x, y] = [a, b].map((text) => {
+    try {
+      const url = new URL(text);
+      const query = url.searchParams;
+      return [query.get('host') ?? url.hostname.toLowerCase(), query.get('port') ?? (url.port || '5432'), url.pathname].join(' ');
+    } catch {
+      return undefined;
+    }
+  });
+  return x !== undefined && x === y;
 }
 
-/** Line number of the first line that is neither blank, a comment, KEY=value, nor inside a quoted value. */
-function findMalformedLine(text: string): number | undefined {
-  const lines = text.split(/\r?\n/);
-  let openQuote: string | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (openQuote) {
-      if (line.includes(openQuote)) openQuote = undefined;
-      continue;
-    }
-    if (/^\s*(#.*)?$/.test(line)) continue;
-    const match = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(["'`]?)(.*)$/.exec(line);
-    if (!match) return i + 1;
-    const quote = match[1];
-    if (quote && !match[2].includes(quote)) openQuote = quote;
+/** A URL for a message: the password masked; one that does not parse is not shown at all. */
+function showUrl(text: string): string {
+  if (text === 'embedded') return 'embedded';
+  try {
+    return maskUrl(new URL(text));
+  } catch {
+    return 'a value that is not a valid URL';
   }
-  return undefined;
 }
 
 function embeddedServer(root: string, db: string): Server {
@@ -139,102 +151,6 @@ function embeddedServer(root: string, db: string): Server {
   return { kind: 'embedded', dataDir, display: `embedded PostgreSQL (${displayPath(root, dataDir)})` };
 }
 
-/** Parses a postgres:// URL ourselves so postgres.js never sees it (its errors would echo the password). */
-export function parseDatabaseUrl(text: string, source: string, env: NodeJS.ProcessEnv, root: string): Server {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new DbvcError('config', `the database URL from ${source} is not a valid URL`, {
-      hint: 'expected postgres://user:password@host:port/database; percent-encode @ : / % in the password',
-    });
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new DbvcError('config', `the database URL from ${source} does not start with postgres:// or postgresql://`, { hint: 'or set it to "embedded" for a local embedded server' });
-  }
-  // An unencoded / ? # in a password moves the rest of it into the path, query or fragment, where it would be shown
-  if (url.hash || `${url.pathname}${url.search}`.includes('@')) {
-    throw new DbvcError('config', `the database URL from ${source} has characters in its user or password that must be percent-encoded`, {
-      hint: 'encode / as %2F, ? as %3F, # as %23, @ as %40, : as %3A and % as %25',
-    });
-  }
-  for (const key of url.searchParams.keys()) {
-    if (!URL_PARAMETERS.has(key)) {
-      throw new DbvcError('config', `the database URL from ${source} has a parameter dbvc does not support: ${key}`, {
-        hint: `supported: ${[...URL_PARAMETERS].join(', ')}`,
-      });
-    }
-  }
-  const query = url.searchParams;
-  const host = query.get('host') ?? (url.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost');
-  const port = Number(query.get('port') ?? (url.port || 5432));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new DbvcError('config', `the database URL from ${source} has an invalid port`, { hint: 'use a number from 1 to 65535' });
-  }
-  const username = decode(url.username, source) || env.PGUSER || 'postgres';
-  const password = url.password ? decode(url.password, source) : undefined;
-  const database = decode(url.pathname.replace(/^\//, ''), source) || username;
-  const connectTimeout = parseDuration(query.get('connect_timeout') ?? '10', 'connect_timeout') / 1000;
-  const isSocket = host.startsWith('/');
-  const rootcert = query.get('sslrootcert');
-  const sslmode = isSocket ? 'disable' : query.get('sslmode') ?? env.PGSSLMODE ?? (rootcert === 'system' ? 'verify-full' : 'prefer');
-  if (!SSL_MODES.has(sslmode)) {
-    throw new DbvcError('config', `sslmode=${sslmode} (from ${source}) is not a libpq sslmode`, { hint: `use one of ${[...SSL_MODES].join(', ')}` });
-  }
-  if (rootcert === 'system' && sslmode !== 'verify-full' && !isSocket) {
-    // as libpq 16+: the system store is only trustworthy with the host name checked
-    throw new DbvcError('config', `sslrootcert=system needs sslmode=verify-full, not ${sslmode} (from ${source})`, { hint: 'set sslmode=verify-full or leave sslmode out' });
-  }
-  const ssl = sslSetting(sslmode, rootcert, host, root);
-  const display = maskUrl(url);
-  return { kind: 'url', host, port, database, username, password, ssl, sslmode, connectTimeout, display };
-}
-
-function decode(part: string, source: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new DbvcError('config', `the database URL from ${source} has a malformed %-escape in its user, password or database`, {
-      hint: 'percent-encode % as %25',
-    });
-  }
-}
-
-/** libpq's sslmode semantics on top of Node's tls options. */
-function sslSetting(mode: string, rootcert: string | null, host: string, root: string): SslSetting {
-  if (mode === 'disable') return false;
-  if (mode === 'allow' || mode === 'prefer') return 'prefer';
-  if (rootcert === 'system') return { rejectUnauthorized: true, servername: host };
-  const ca = rootcert ? readCa(resolve(root, rootcert), rootcert) : undefined;
-  if (mode === 'require' && !ca) return 'require';
-  if (mode === 'verify-full') return { rejectUnauthorized: true, ca, servername: host };
-  // require with a root certificate verifies the chain, as libpq does; verify-ca skips the host name
-  return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
-}
-
-function readCa(path: string, label: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DbvcError('config', `sslrootcert ${label} cannot be read (${(error as NodeJS.ErrnoException).code})`, {
-      hint: 'download the CA certificate from your provider and point sslrootcert at it (relative to the project folder)',
-    });
-  }
-}
-
-export function maskUrl(url: URL): string {
-  const copy = new URL(url.href);
-  if (copy.password) copy.password = '***';
-  return copy.href;
-}
-
-function parseDuration(text: string, what: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!match) throw new DbvcError('usage', `${what} "${text}" is not a duration`, { hint: 'write for example 30s, 500ms or 2m' });
-  const unit = match[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000;
-  return Number(match[1]) * factor;
-}
 
 function displayPath(root: string, path: string): string {
   const shown = relative(root, path);

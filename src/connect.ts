@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import { connect as connectSocket, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
-import type { Config, ServerAddress } from './config.js';
+import type { Config } from './config.js';
+import type { ServerAddress, SessionAttrs } from './url.js';
 import { DbvcError } from './core/errors.js';
 import { detectPooler, poolerError, refusePoolerHost } from './pooler.js';
 import type { Db } from './store.js';
@@ -30,6 +31,8 @@ const CHECK_INTERVAL = "SET client_connection_check_interval = '1s';";
 export interface ConnectHooks {
   onNotice(message: string): void;
   onInfo(line: string): void;
+  /** Called once with the server as shown to people, before connecting (so it is said even when that fails). */
+  onTarget(server: string): void;
 }
 
 /**
@@ -38,28 +41,57 @@ export interface ConnectHooks {
  * if it breaks, this and every later query fail with a 'connect' DbvcError, since the migration lock died with it.
  */
 export async function openConnection(config: Config, hooks: ConnectHooks, applicationName: string): Promise<Connection> {
-  let address: ServerAddress;
-  let stopEmbedded = async () => {};
   if (config.server.kind === 'embedded') {
-    const { startEmbedded } = await import('./embedded.js');
-    const folder = config.server.display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1');
-    const embedded = await startEmbedded(config.server.dataDir, hooks.onInfo).catch((error: Error & { hint?: string }) => {
-      throw new DbvcError('connect', `the embedded PostgreSQL for target ${config.db} did not start: ${error.message}`, {
-        hint: error.hint ?? `see ${folder}/server.log; deleting that folder starts the target afresh (its data is lost)`,
-        cause: error,
-      });
-    });
-    stopEmbedded = () => embedded.stop();
-    address = {
-      host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
-      ssl: false, sslmode: 'disable', connectTimeout: 10, display: config.server.display,
-    };
-  } else if (config.server.kind === 'url') {
-    address = config.server;
-    refusePoolerHost(address.host, address.display);
-  } else {
-    throw new Error('openConnection called for a command configured without a server');
+    const embedded = await startEmbeddedServer(config, config.server.dataDir, hooks);
+    return connectTo(embedded.address, hooks, applicationName, embedded.stop);
   }
+  if (config.server.kind !== 'url') throw new Error('openConnection called for a command configured without a server');
+  hooks.onTarget(config.server.display);
+  return connectToOneOf(config.server, hooks, applicationName);
+}
+
+/**
+ * libpq's multi-host URL and target_session_attrs: each host in order, the first that answers and is the kind of
+ * server asked for wins (prefer-standby: a standby, else any). Without a winner, the last reason is thrown.
+ */
+async function connectToOneOf(first: ServerAddress, hooks: ConnectHooks, applicationName: string): Promise<Connection> {
+  const candidates = [first, ...first.alternates];
+  const passes: SessionAttrs[] = first.targetSessionAttrs === 'prefer-standby' ? ['standby', 'any'] : [first.targetSessionAttrs];
+  let lastError: unknown;
+  for (const wanted of passes) {
+    for (const address of candidates) {
+      refusePoolerHost(address.host, address.display);
+      let connection: Connection;
+      try {
+        connection = await connectTo(address, hooks, applicationName, async () => {});
+      } catch (error) {
+        if (candidates.length === 1) throw error;
+        lastError = error;
+        continue;
+      }
+      const mismatch = wanted === 'any' ? undefined : await describeMismatch(connection.db, wanted);
+      if (!mismatch) return connection;
+      await connection.close();
+      lastError = new DbvcError('connect', `${where(address)} ${mismatch}, and the URL asks for target_session_attrs=${first.targetSessionAttrs}`, {
+        hint: candidates.length === 1 ? 'point the URL at the right server, or drop target_session_attrs' : 'none of the hosts in the URL qualified; check which one is the primary',
+      });
+    }
+  }
+  throw lastError;
+}
+
+/** Why a server is not what target_session_attrs asks for, or undefined when it is. */
+async function describeMismatch(db: Db, wanted: SessionAttrs): Promise<string | undefined> {
+  const [state] = await db`select pg_is_in_recovery() as standby, current_setting('transaction_read_only') = 'on' as read_only`;
+  if (wanted === 'read-write' && state.read_only) return 'only accepts read-only transactions';
+  if (wanted === 'read-only' && !state.read_only) return 'accepts writes';
+  if (wanted === 'primary' && state.standby) return 'is a standby';
+  if (wanted === 'standby' && !state.standby) return 'is not a standby';
+  return undefined;
+}
+
+/** One session with one server: TLS, pooler refusal, and every failure as one clear 'connect' DbvcError. */
+async function connectTo(address: ServerAddress, hooks: ConnectHooks, applicationName: string, stopEmbedded: () => Promise<void>): Promise<Connection> {
   const session = new Session(address);
   const options: Options = {
     host: address.host, port: address.port, database: address.database, username: address.username, password: address.password,
@@ -72,7 +104,8 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
     // statements between server connections (transaction and statement mode) are refused below.
     prepare: true,
     fetch_types: false, // a round trip to pg_type at every start, for array types no dbvc query returns
-    connection: { application_name: applicationName },
+    // "options" is a startup parameter the server (or Neon's proxy: endpoint=...) reads, as libpq sends it
+    connection: { application_name: applicationName, ...(address.options ? { options: address.options } : {}) },
     onnotice: (notice: postgres.Notice) => hooks.onNotice(formatNotice(notice)),
   };
   const db = postgres(withSocket(options, () => session.open())) as unknown as Db;
@@ -104,6 +137,27 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
   }
   const completedBefore = (error: { code?: string; message?: string }) => session.watch.completedBefore(error.code ?? '', error.message ?? '');
   return { db, server: address.display, serverVersionNum, sessionSetup: serverVersionNum >= 140000 ? CHECK_INTERVAL : '', completedBefore, close };
+}
+
+/** Starts (or joins) the target's embedded server; names it through onTarget first, even when it fails to start. */
+async function startEmbeddedServer(config: Config, wanted: string, hooks: ConnectHooks): Promise<{ address: ServerAddress; stop: () => Promise<void> }> {
+  const { embeddedDataDir, startEmbedded } = await import('./embedded.js');
+  // as root in a folder the postgres OS user cannot enter, the cluster lives under /var/lib/dbvc: say so
+  const dir = await embeddedDataDir(wanted);
+  const display = dir === wanted ? config.server.display : `embedded PostgreSQL (${dir})`;
+  hooks.onTarget(display);
+  const embedded = await startEmbedded(wanted, hooks.onInfo).catch((error: Error & { hint?: string }) => {
+    const folder = display.replace(/^embedded PostgreSQL \((.*)\)$/, '$1');
+    throw new DbvcError('connect', `the embedded PostgreSQL for target ${config.db} did not start: ${error.message}`, {
+      hint: error.hint ?? `see ${folder}/server.log; deleting that folder starts the target afresh (its data is lost)`,
+      cause: error,
+    });
+  });
+  const address: ServerAddress = {
+    host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
+    ssl: false as const, sslmode: 'disable', connectTimeout: 10, targetSessionAttrs: 'any', alternates: [], display,
+  };
+  return { address, stop: () => embedded.stop() };
 }
 
 /**
@@ -294,7 +348,7 @@ async function negotiateTls(socket: Socket, address: ServerAddress, signal: Abor
     throw Object.assign(new Error('the server does not accept TLS'), { code: 'TLS_REFUSED' });
   }
   const verified = typeof address.ssl === 'object' ? address.ssl : { rejectUnauthorized: false };
-  const options: ConnectionOptions = { ...verified, socket };
+  const options: ConnectionOptions = { ...verified, ...address.clientCert, socket };
   if (options.servername && isIP(options.servername)) {
     // Node warns about an IP address in SNI and checks the certificate against `host` instead (DEP0123)
     options.host = options.servername;
@@ -389,10 +443,18 @@ const CERTIFICATE_PROBLEMS: Record<string, string> = {
 };
 
 /** One line of cause and one hint per failure people actually meet. */
+/** Failures of a server that may yet come up (a container starting): --wait retries these, and only these. */
+const TRANSIENT = new Set(['ECONNREFUSED', 'ENOENT', '57P03', 'ECONNRESET', 'CONNECTION_CLOSED', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
+
+export function isTransient(error: unknown): boolean {
+  const cause = error instanceof DbvcError && error.code === 'connect' ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === 'string' && TRANSIENT.has(cause.code);
+}
+
 export function explainConnectError(error: unknown, address: ServerAddress): DbvcError {
   const e = error as { code?: string; message?: string; reason?: string };
   const at = where(address);
-  const fail = (message: string, hint: string) => new DbvcError('connect', message, { hint });
+  const fail = (message: string, hint: string) => new DbvcError('connect', message, { hint, cause: error });
   switch (e.code) {
     case '28P01':
     case '28000':
@@ -415,6 +477,8 @@ export function explainConnectError(error: unknown, address: ServerAddress): Dbv
       return fail(`${at} closed the connection before it was ready`, 'check that this is a PostgreSQL server and that it accepts connections (max_connections, pg_hba.conf)');
     case 'ENOENT':
       return fail(`no PostgreSQL socket in ${address.host}`, 'check that the server is running and the host folder is right');
+    case '57P03':
+      return fail(`the server at ${at} is starting up, shutting down or in recovery: ${e.message}`, 'try again in a moment, or let dbvc wait for it with --wait');
     case '53300':
       return fail(`the server at ${at} has no free connection slot: ${e.message}`, 'try again later, or close other sessions');
     default: {

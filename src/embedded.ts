@@ -1,23 +1,25 @@
-// Owns the embedded PostgreSQL of a local target: initialise, start, attach, recover and stop it.
+// Owns the embedded PostgreSQL of a local target: initialise, start, join, recover and stop it.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { placeBinaries, placeDataDir, type Binaries, type RunAs } from './embedded-place.js';
+import { addUser, isAlive, listUsers, removeUser, withClusterLock } from './embedded-users.js';
 
 export interface EmbeddedServer {
+  dataDir: string; // where the cluster lives: the folder asked for, or /var/lib/dbvc/... (see embedded-place.ts)
   socketDir: string;
   port: number;
   user: 'postgres';
   database: 'postgres';
   isReused: boolean;
+  /** Leaves the server; the last dbvc process using it stops it. */
   stop(): Promise<void>;
 }
 
-interface Binaries { initdb: string; postgres: string }
-interface RunAs { uid: number; gid: number }
 interface Cluster {
   dir: string;
   pgdata: string;
@@ -32,21 +34,37 @@ const PORT = 5432;
 // sun_path holds 108 bytes on Linux and 104 on macOS, the final NUL included.
 const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
 const SOCKET_PREFIX = 'dbvc-socket-';
-const startedHere = new Set<number>(); // postmaster pids
 
 /**
- * Starts the server whose files live in dataDir (initialising it on first use), or attaches to
- * the one another live process started there. A server left behind by a dead process is stopped
- * and started afresh. Throws with PostgreSQL's own output when initdb or start-up fails.
+ * Starts the server whose files live in dataDir (initialising it on first use), or joins the one another live
+ * dbvc process uses there: each user is registered in <dir>/users/, and the last one to leave stops the server.
+ * A server left behind by dead processes is stopped and started afresh. Throws with PostgreSQL's own output when
+ * initdb or start-up fails.
  */
 export async function startEmbedded(dataDir: string, log: (line: string) => void): Promise<EmbeddedServer> {
-  const dir = path.resolve(dataDir);
-  const bins = await loadBinaries();
   const runAs = await resolveRunAs();
+  const bins = await placeBinaries(await loadBinaries(), runAs);
+  const dir = await placeDataDir(path.resolve(dataDir), runAs);
   const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log };
-  await prepareDataDir(cluster, bins);
-  const attached = await settleExisting(cluster);
-  if (attached) return attached;
+  await prepareDataDir(cluster);
+  return withClusterLock(dir, async () => {
+    const server = (await settleExisting(cluster)) ?? (await initialiseAndLaunch(cluster, bins));
+    await addUser(dir);
+    return server;
+  });
+}
+
+/** The folder the cluster for dataDir lives in (see placeDataDir), without starting anything. */
+export async function embeddedDataDir(dataDir: string): Promise<string> {
+  return placeDataDir(path.resolve(dataDir), await resolveRunAs());
+}
+
+/** The binaries as this process can run them (as root: where the postgres OS user can reach them). */
+export async function embeddedBinaries(): Promise<Binaries> {
+  return placeBinaries(await loadBinaries(), await resolveRunAs());
+}
+
+async function initialiseAndLaunch(cluster: Cluster, bins: Binaries): Promise<EmbeddedServer> {
   if (!existsSync(path.join(cluster.pgdata, 'PG_VERSION'))) await initialise(cluster, bins.initdb);
   return launch(cluster, bins.postgres);
 }
@@ -90,27 +108,10 @@ async function lookupPostgresUser(): Promise<RunAs> {
 }
 
 // The directory also holds the socket, and trust auth lets in anyone who can reach that.
-async function prepareDataDir({ dir, runAs }: Cluster, bins: Binaries): Promise<void> {
+async function prepareDataDir({ dir, runAs }: Cluster): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await fs.chmod(dir, 0o700);
-  if (!runAs) return;
-  await fs.chown(dir, runAs.uid, runAs.gid);
-  await assertTraversable([path.dirname(bins.postgres), path.dirname(dir)], runAs);
-}
-
-// Child processes get only their primary group, so these mode bits decide exactly as the kernel will.
-async function assertTraversable(dirs: string[], who: RunAs): Promise<void> {
-  for (const dir of dirs) {
-    for (let current = await fs.realpath(dir); ; current = path.dirname(current)) {
-      const stat = await fs.stat(current);
-      const bit = stat.uid === who.uid ? 0o100 : stat.gid === who.gid ? 0o010 : 0o001;
-      if ((stat.mode & bit) === 0) {
-        throw setupError(`it runs as the OS user "postgres" because dbvc runs as root, and that user cannot enter ${current}: run chmod o+x ${current}`,
-          'or keep the project in a folder every user can enter (folders under /root and from mktemp -d are not)');
-      }
-      if (current === path.dirname(current)) break;
-    }
-  }
+  if (runAs) await fs.chown(dir, runAs.uid, runAs.gid);
 }
 
 async function settleExisting(cluster: Cluster): Promise<EmbeddedServer | undefined> {
@@ -122,18 +123,18 @@ async function settleExisting(cluster: Cluster): Promise<EmbeddedServer | undefi
     await fs.rm(path.join(cluster.pgdata, 'postmaster.pid'), { force: true });
     return undefined;
   }
-  const owner = await readOwner(cluster.dir);
-  if (owner !== undefined && isOwnerAlive(owner, running.pid)) return attach(cluster, running.pid, owner);
+  const { live, dead } = await listUsers(cluster.dir);
+  if (live.length > 0) return attach(cluster, running.pid, live);
   await stopPostmaster(running.pid);
   await removeSocketDir(running.socketDir);
-  cluster.log(`recovered an embedded server left running by process ${owner ?? 'unknown'}`);
+  cluster.log(`recovered an embedded server left running by process ${dead.join(', ') || 'unknown'}`);
   return undefined;
 }
 
-async function attach(cluster: Cluster, pid: number, owner: number): Promise<EmbeddedServer> {
+async function attach(cluster: Cluster, pid: number, users: number[]): Promise<EmbeddedServer> {
   const { socketDir, port } = await waitForReady(cluster, pid, () => !isAlive(pid));
-  cluster.log(`using the embedded PostgreSQL started by process ${owner}`);
-  return { socketDir, port, user: 'postgres', database: 'postgres', isReused: true, stop: async () => {} };
+  cluster.log(`using the embedded PostgreSQL that process ${users.join(', ')} also uses`);
+  return serverHandle(cluster, pid, socketDir, port, true);
 }
 
 async function initialise({ dir, pgdata, runAs, log }: Cluster, initdb: string): Promise<void> {
@@ -154,7 +155,6 @@ async function launch(cluster: Cluster, bin: string): Promise<EmbeddedServer> {
   for (const name of [`.s.PGSQL.${PORT}`, `.s.PGSQL.${PORT}.lock`]) {
     await fs.rm(path.join(socketDir, name), { force: true });
   }
-  await fs.writeFile(path.join(cluster.dir, 'owner.json'), JSON.stringify({ pid: process.pid }) + '\n');
   const began = Date.now();
   let pid: number;
   for (let attempt = 1; ; attempt++) {
@@ -174,32 +174,34 @@ async function launch(cluster: Cluster, bin: string): Promise<EmbeddedServer> {
       throw error;
     }
   }
-  startedHere.add(pid);
   cluster.log(`started embedded PostgreSQL in ${describe(cluster.dir)} (${formatDuration(Date.now() - began)})`);
-  return ownedServer(cluster, pid, socketDir);
+  return serverHandle(cluster, pid, socketDir, PORT, false);
 }
 
-function ownedServer(cluster: Cluster, pid: number, socketDir: string): EmbeddedServer {
+function serverHandle(cluster: Cluster, pid: number, socketDir: string, port: number, isReused: boolean): EmbeddedServer {
   let stopping: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
+  const leave = () => withClusterLock(cluster.dir, async () => {
+    await removeUser(cluster.dir);
+    if ((await listUsers(cluster.dir)).live.length > 0) return; // another dbvc still uses it; the last one stops it
+    // the server running now, which a crash and a restart by another user may have made another than ours
+    const running = await readPostmaster(cluster.pgdata);
+    if (running && running.pid !== pid && isAlive(running.pid) && (await isPostmasterOf(running.pid, cluster.pgdata))) {
+      await stopPostmaster(running.pid);
+      await removeSocketDir(running.socketDir);
+    }
     await stopPostmaster(pid);
-    startedHere.delete(pid);
-    await fs.rm(path.join(cluster.dir, 'owner.json'), { force: true });
     await removeSocketDir(socketDir);
-  };
+  });
   return {
-    socketDir, port: PORT, user: 'postgres', database: 'postgres', isReused: false,
-    stop: () => (stopping ??= stop()),
+    dataDir: cluster.dir, socketDir, port, user: 'postgres', database: 'postgres', isReused,
+    stop: () => (stopping ??= leave()),
   };
 }
 
 async function chooseSocketDir({ dir, runAs }: Cluster): Promise<string> {
   if (Buffer.byteLength(path.join(dir, `.s.PGSQL.${PORT}`)) <= SOCKET_PATH_MAX) return dir;
   const short = await fs.mkdtemp(path.join(os.tmpdir(), SOCKET_PREFIX));
-  if (runAs) {
-    await fs.chown(short, runAs.uid, runAs.gid);
-    await assertTraversable([os.tmpdir()], runAs);
-  }
+  if (runAs) await fs.chown(short, runAs.uid, runAs.gid);
   return short;
 }
 
@@ -273,39 +275,6 @@ async function isPostmasterOf(pid: number, pgdata: string): Promise<boolean> {
   if (process.platform !== 'linux') return true;
   const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
   return cwd === undefined || cwd === (await fs.realpath(pgdata));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return !isZombie(pid);
-}
-
-// A server whose parent died waits for init to reap it, and some container inits never do.
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
-  } catch {
-    return false;
-  }
-}
-
-// An owner pid equal to ours is us only if we started that server; otherwise the pid was reused.
-function isOwnerAlive(owner: number, postmaster: number): boolean {
-  return owner === process.pid ? startedHere.has(postmaster) : isAlive(owner);
-}
-
-async function readOwner(dir: string): Promise<number | undefined> {
-  try {
-    const { pid } = JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8')) as { pid?: unknown };
-    return typeof pid === 'number' && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function serverEnv(): NodeJS.ProcessEnv {

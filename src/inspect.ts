@@ -63,9 +63,8 @@ export async function current(config: Config, options: SessionOptions): Promise<
 }
 
 /** Every dbvc_history row, oldest first, without the SQL texts (dbvc show REV has them). Read-only. */
-export async function history(config: Config, options: SessionOptions): Promise<Omit<HistoryRow, 'upSql' | 'downSql'>[]> {
-  const rows = await withSession(config, options, 'dbvc history', (db) => readHistory(db, config.schema));
-  return rows.map(({ upSql: _up, downSql: _down, ...row }) => row);
+export async function history(config: Config, options: SessionOptions): Promise<HistoryRow[]> {
+  return withSession(config, options, 'dbvc history', (db) => readHistory(db, config.schema));
 }
 
 export interface MigrationDetail {

@@ -10,7 +10,6 @@ export interface Log extends Reporter {
   /** Writes text to stdout as is (an offline script: never rewritten, not even by the secret scrubber). */
   raw(text: string): void;
   error(error: unknown): void;
-  addSecret(secret: string): void;
   colors: ReturnType<typeof pc.createColors>;
 }
 
@@ -18,12 +17,11 @@ export interface LogOptions {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   color: boolean;
-  secrets: string[]; // scrubbed from every line, whatever path a password takes into a message
 }
 
 export function createLog(options: LogOptions): Log {
   const c = pc.createColors(options.color);
-  const scrub = (text: string) => redact(text, options.secrets);
+  const scrub = redact;
   const isLive = options.stdout.isTTY === true;
   // On a terminal a step's line is written when it starts and finished with its time; anything printed in between
   // (a server notice, an error) first ends that line, and the step's line is then written again when it is done.
@@ -49,14 +47,14 @@ export function createLog(options: LogOptions): Log {
   };
   return {
     colors: c,
-    addSecret: (secret) => options.secrets.push(secret, encodeURIComponent(secret)),
     result: out,
     json: (value) => out(JSON.stringify(value, null, 2)),
     raw: (text) => void options.stdout.write(text),
     info: (line) => err(c.dim(line)),
     notice: (message) => err(`${c.cyan('server')} ${message}`),
     stepStart(step: Step) {
-      if (!isLive) return;
+      // in a log (not a terminal) a long step would show nothing until it ends: say when it starts, on stderr
+      if (!isLive) return err(`${stepLine(step, c)} ${c.dim('started')}`);
       endOpenLine();
       options.stdout.write(scrub(stepLine(step, c)));
       isLineOpen = true;
@@ -73,6 +71,13 @@ export function createLog(options: LogOptions): Log {
 function stepLine(step: Step, c: ReturnType<typeof pc.createColors>): string {
   const arrow = step.direction === 'up' ? c.green('up  ') : c.yellow('down');
   return `${arrow} ${step.migration.stem}  ${c.dim(`${step.from ?? 'base'} -> ${step.to ?? 'base'}`)}`;
+}
+
+/** Rows of cells as lines, each column padded to its widest cell and two spaces apart; trailing blanks dropped. */
+export function alignColumns(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
 }
 
 export function formatMs(ms: number): string {
@@ -94,13 +99,14 @@ function printError(error: unknown, err: (line: string) => void, c: ReturnType<t
 
 const PLACEHOLDERS = new Set(['password', 'PASSWORD', '***']); // as in our own hints and examples
 
-/** Masks the password of any URL and every known secret in a line of output. */
-export function redact(text: string, secrets: string[]): string {
+/**
+ * Masks the password of any URL in a line of output, and nothing else: a password that is also an ordinary word
+ * ("postgres") stays visible where it is only that word. The password runs to the last @ before the host, since an
+ * unencoded @ or # in it belongs to it.
+ */
+export function redact(text: string): string {
+  if (!text.includes('://')) return text;
   const mask = (match: string, head: string, password: string) => (PLACEHOLDERS.has(password) ? match : `${head}***@`);
   // bounded repetitions keep this linear on very long lines (an 80 KB line took seconds unbounded)
-  let result = text.includes('://') ? text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/[^:/?#\s@]{0,256}:)([^@\s/]{0,1024})@/gi, mask) : text;
-  for (const secret of secrets) {
-    if (secret.length >= 3) result = result.split(secret).join('***');
-  }
-  return result;
+  return text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/[^:/?#\s@]{0,256}:)([^\s/]{0,1024})@/gi, mask);
 }

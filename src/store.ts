@@ -31,7 +31,10 @@ export interface HistoryEntry {
   failedStatement?: number | null;
 }
 
-export interface HistoryRow extends HistoryEntry {
+/** A history row as `history` reads it: the SQL texts stay in the table (dbvc show prints them). */
+export interface HistoryRow extends Omit<HistoryEntry, 'upSql' | 'downSql'> {
+  upSql?: string | null; // only when one version's history is read (readHistory with a version)
+  downSql?: string | null;
   id: string;
   appliedAt: Date;
   appliedBy: string;
@@ -47,7 +50,8 @@ export async function ensureTables(db: Db, schema: string): Promise<void> {
 
 async function createTables(db: Tx, schema: string): Promise<void> {
   await db`set local client_min_messages = warning`; // no "already exists, skipping" notices from our own DDL
-  await db.unsafe(ledgerDdl(schema));
+  const [{ exists }] = await db`select to_regnamespace(${quoteIdent(schema)}) is not null as exists`;
+  await db.unsafe(ledgerDdl(schema, !exists));
 }
 
 /**
@@ -153,7 +157,8 @@ export async function readHistory(db: Queryable, schema: string, version?: strin
     order by h.applied_at, h.id`; // h.id is the bigint; "id" alone would sort the text column above
   return rows.map((r) => ({
     id: r.id, runId: r.run_id, event: r.event, version: r.version_num, name: r.name, fromVersion: r.from_version,
-    toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum, upSql: r.up_sql, downSql: r.down_sql,
+    toVersion: r.to_version, upChecksum: r.up_checksum, downChecksum: r.down_checksum,
+    ...(withSql ? { upSql: r.up_sql, downSql: r.down_sql } : {}),
     appliedAt: r.applied_at, appliedBy: r.applied_by, clientHost: r.client_host, durationMs: r.duration_ms,
     dbvcVersion: r.dbvc_version, note: r.note,
   }));
@@ -188,25 +193,36 @@ function lockKey(schema: string): number {
  * would deadlock with CREATE INDEX CONCURRENTLY). Throws a 'lock' DbvcError naming the holder after timeoutMs,
  * or 'interrupted' when the signal fires first.
  */
-export async function acquireLock(db: Db, schema: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function acquireLock(db: Db, schema: string, timeoutMs: number, signal?: AbortSignal, onWait?: (line: string) => void): Promise<void> {
   const key = lockKey(schema);
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const [{ locked }] = await db`select pg_try_advisory_lock(${LOCK_CLASS}, ${key}) as locked`;
     if (locked) return;
     if (signal?.aborted) throw new DbvcError('interrupted', 'interrupted while waiting for the migration lock; nothing was run');
     if (Date.now() >= deadline) throw await lockTimeoutError(db, key, schema, timeoutMs);
+    if (attempt === 1 && onWait) onWait(await describeWait(db, key, timeoutMs)); // once: a log should not fill up
     await delay(Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal }).catch(() => undefined); // an abort ends the wait
   }
 }
 
-async function lockTimeoutError(db: Db, key: number, schema: string, timeoutMs: number): Promise<DbvcError> {
-  const holders = await db`
+async function readLockHolders(db: Db, key: number) {
+  return db`
     select a.pid, a.application_name, a.usename, a.client_addr::text, a.backend_start, a.state
     from pg_locks l join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.granted and l.classid = ${LOCK_CLASS}::bigint::oid
       and l.database = (select oid from pg_database where datname = current_database())
       and l.objid = ${key}::bigint::oid and l.objsubid = 2`;
+}
+
+async function describeWait(db: Db, key: number, timeoutMs: number): Promise<string> {
+  const [holder] = await readLockHolders(db, key);
+  const who = holder ? `pid ${holder.pid} (application "${holder.application_name || '?'}", connected since ${new Date(holder.backend_start).toISOString()})` : 'another session';
+  return `waiting for the migration lock held by ${who}, up to ${timeoutMs / 1000} s`;
+}
+
+async function lockTimeoutError(db: Db, key: number, schema: string, timeoutMs: number): Promise<DbvcError> {
+  const holders = await readLockHolders(db, key);
   const lines = holders.map((h) =>
     `held by pid ${h.pid} (application "${h.application_name || '?'}", user ${h.usename}, from ${h.client_addr ?? 'local socket'}, connected since ${new Date(h.backend_start).toISOString()}, ${h.state})`);
   return new DbvcError('lock', `another dbvc run holds the migration lock for schema "${schema}"; gave up after ${timeoutMs / 1000} s`, {

@@ -1,83 +1,21 @@
 // Black-box tests of the built CLI: spawn `node dist/dbvc.cjs`, check the exit code, stdout (results) and stderr
 // (diagnostics). Build first: make build.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFixture, createDatabase, ROOT, type TestDatabase } from './helpers/db.js';
+import { lines, removeTemps, run, start, tempDir } from './helpers/cli.js';
+import { createDatabase, ROOT, type TestDatabase } from './helpers/db.js';
 
-const CLI = join(ROOT, 'dist/dbvc.cjs');
 const LOCK_CLASS = 1684174435; // "dbvc"
 const LOCK_KEY = createHash('sha256').update('dbvc:public').digest().readInt32BE(0) & 0x7fffffff;
 const REFUSED = 'postgres://u:S3cretPass@127.0.0.1:1/db';
 const STEP_TIME = String.raw`\((\d+ ms|\d+\.\d s)\)`;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  cwd?: string;
-  env?: Record<string, string>; // added to the environment (which has NO_COLOR and no DATABASE_URL)
-  timeoutMs?: number; // the child is killed after this; the test then fails on its exit code
-}
-
-interface Running {
-  child: ChildProcess;
-  output(): { stdout: string; stderr: string };
-  done: Promise<Result>;
-}
-
-function start(args: string[], options: RunOptions = {}): Running {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
-  if (!options.env?.DATABASE_URL) delete env.DATABASE_URL;
-  delete env.FORCE_COLOR; // uvu sets it for itself; node would warn that it overrides NO_COLOR
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-  const done = new Promise<Result>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, output: () => ({ stdout, stderr }), done };
-}
-
-function run(args: string[], options: RunOptions = {}): Promise<Result> {
-  return start(args, options).done;
-}
-
-/** Lines of a stream, without the final empty one. */
-function lines(text: string): string[] {
-  return text.split('\n').slice(0, text.endsWith('\n') ? -1 : undefined);
-}
-
 function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
-}
-
-const temps: string[] = [];
-
-/** A temp copy of a fixture (or an empty temp dir), removed after the suite. */
-async function tempDir(fixtureName?: string): Promise<string> {
-  const dir = fixtureName ? await copyFixture(fixtureName) : await mkdtemp(join(tmpdir(), 'dbvc-cli-'));
-  temps.push(dir);
-  return dir;
-}
-
-async function removeTemps(): Promise<void> {
-  await Promise.all(temps.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 /** Waits until a pg_sleep(30) of the run under test is on the server (it runs in 0002 of cli-sleep). */
@@ -116,10 +54,10 @@ cli('--help exits 0 and shows the commands and an example command line', async (
 
 cli('--version and -v print the package version, alone or after a command (sade answers the latter)', async () => {
   const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  for (const args of [['--version'], ['-v'], ['status', '--version']]) {
+  for (const args of [['--version'], ['-v'], ['status', '--version'], ['upgrade', '-v', '--db', 'x']]) {
     const { code, stdout, stderr } = await run(args);
     assert.is(code, 0, args.join(' '));
-    assert.is(stdout, `dbvc, ${version}\n`, args.join(' '));
+    assert.is(stdout, `dbvc ${version}\n`, args.join(' '));
     assert.is(stderr, '');
   }
 });
@@ -130,6 +68,28 @@ cli('upgrade --help exits 0 and shows examples', async () => {
   assert.match(stdout, /\$ dbvc upgrade \[revision\] \[options\]/);
   assert.match(stdout, /Examples\n\s+\$ dbvc upgrade\n\s+\$ dbvc upgrade \+1 --db aiven/);
   assert.is(stderr, '');
+});
+
+cli('--help shows what each option\'s value looks like; revision --help lists only the options revision reads', async () => {
+  const upgrade = await run(['upgrade', '--help']);
+  assert.is(upgrade.code, 0);
+  for (const option of ['--db NAME', '--url URL', '--dir PATH', '--schema NAME', '--lock-timeout DURATION', '--out FILE|DIR/', '--ddl-lock-timeout DURATION', '--ddl-lock-retries N']) {
+    assert.match(upgrade.stdout, new RegExp(`^\\s+${option.replace(/[|/]/g, '\\$&')}\\s{2,}\\S`, 'm'), option);
+  }
+  const revision = await run(['revision', '--help']);
+  assert.is(revision.code, 0);
+  const options = [...revision.stdout.matchAll(/^\s+(-[-\w, ]+?)(?: [A-Z|/]+)?\s{2,}/gm)].map((m) => m[1]);
+  assert.equal(options, ['--db', '--dir', '--no-color', '-h, --help']);
+  const refused = await run(['revision', 'x', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /unknown option --url/);
+});
+
+cli('an argument beyond those a command takes is a usage error (exit 2), not ignored', async () => {
+  const { code, stdout, stderr } = await run(['upgrade', 'head', 'extra', '--sql', '--dir', 'test/fixtures/shop']);
+  assert.is(code, 2);
+  assert.is(stdout, '');
+  assert.is(stderr, 'error dbvc upgrade does not take "extra"\nhint see dbvc upgrade --help\n');
 });
 
 cli('an unknown option is a usage error (exit 2)', async () => {
@@ -179,6 +139,23 @@ cli('a refused port fails fast (exit 5), names host:port and never shows the pas
   assert.not.ok(stdout.includes('S3cretPass') || stderr.includes('S3cretPass'), stdout + stderr);
 });
 
+cli('--no-color, as documented, is accepted by every command', async () => {
+  for (const args of [['upgrade', '--sql', '--no-color'], ['--no-color', 'downgrade', 'head:base', '--sql'], ['revision', '--help', '--no-color']]) {
+    const { code, stderr } = await run([...args, '--dir', 'test/fixtures/shop']);
+    assert.is(code, 0, `${args.join(' ')}: ${stderr}`);
+  }
+});
+
+cli('the target line comes first, also when connecting fails', async () => {
+  const { code, stderr } = await run(['status', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
+  assert.is(code, 5);
+  assert.equal(lines(stderr), [
+    'target local: postgres://u:***@127.0.0.1:1/db (URL from --url), schema public',
+    'error nothing is listening on 127.0.0.1:1 (connection refused)',
+    'hint check the host and port, and that the server is running',
+  ]);
+});
+
 cli('a malformed URL with a password is a configuration error (exit 2) that does not print the password', async () => {
   const { code, stdout, stderr } = await run(['upgrade', '--url', 'postgres://u:S3cret Pass@host:notaport/db', '--dir', 'test/fixtures/shop']);
   assert.is(code, 2);
@@ -198,12 +175,32 @@ cli('revision writes the next pair after the highest number, and again the one a
   assert.ok(existsSync(join(dir, '0006_add_orders.up.sql')) && existsSync(join(dir, '0006_add_orders.down.sql')));
 });
 
-cli('revision refuses a name that cannot be a file name (exit 2) and writes nothing', async () => {
+cli('revision turns any name into a safe file name: accents, punctuation, SQL, length', async () => {
+  const dir = await tempDir('shop');
+  const cases: [string, string][] = [
+    ['naïve café', '0005_naive_cafe'],
+    ['drop table; --', '0006_drop_table'],
+    ['bad/name', '0007_bad_name'],
+    ['Straße  ÆON', '0008_strasse_aeon'],
+    ['x'.repeat(301), `0009_${'x'.repeat(60)}`],
+  ];
+  for (const [name, stem] of cases) {
+    const { code, stdout, stderr } = await run(['revision', name, '--dir', dir]);
+    assert.is(code, 0, stderr);
+    assert.equal(lines(stdout), [`created ${dir}/${stem}.up.sql`, `created ${dir}/${stem}.down.sql`]);
+  }
+  const injected = await run(['revision', 'two\nlines; DROP TABLE x', '--dir', dir]);
+  assert.is(injected.code, 0, injected.stderr);
+  const header = await readFile(join(dir, '0010_two_lines_drop_table_x.up.sql'), 'utf8');
+  assert.is(header.split('\n')[0], '-- 0010_two_lines_drop_table_x: two lines; DROP TABLE x (upgrade)');
+});
+
+cli('revision refuses a name with no letter or digit (exit 2) and writes nothing', async () => {
   const dir = await tempDir('shop');
   const before = await readdir(dir);
-  const { code, stdout, stderr } = await run(['revision', 'bad/name', '--dir', dir]);
+  const { code, stdout, stderr } = await run(['revision', '?!', '--dir', dir]);
   assert.is(code, 2);
-  assert.ok(stderr.includes('error "bad/name" cannot be used in a file name\n'), stderr);
+  assert.is(stderr, 'error "?!" has no letter or digit to name a file by\nhint describe the change in a few words, for example "add orders"\n');
   assert.is(stdout, '');
   assert.equal(await readdir(dir), before);
 });
@@ -214,6 +211,20 @@ cli('upgrade --sql prints the script on stdout without any database (exit 0)', a
   assert.match(stdout, /^-- dbvc \S+ offline upgrade script\n/);
   assert.ok(stdout.includes('-- Running upgrade 0003 -> 0004\n'), stdout);
   assert.not.ok(stderr.includes('target'), 'no connection is announced');
+});
+
+cli('a reader that stops early (--sql | head -1) ends the run quietly, without a stack', async () => {
+  const dir = await tempDir();
+  for (let i = 1; i <= 400; i++) {
+    const stem = `${String(i).padStart(4, '0')}_m`;
+    await writeFile(join(dir, `${stem}.up.sql`), `-- ${'x'.repeat(200)}\nSELECT ${i};\n`);
+    await writeFile(join(dir, `${stem}.down.sql`), 'SELECT 1;\n');
+  }
+  const running = start(['upgrade', '--sql', '--dir', dir]);
+  running.child.stdout!.once('data', () => running.child.stdout!.destroy());
+  const { code, stderr } = await running.done;
+  assert.is(stderr, '');
+  assert.is(code, 0);
 });
 
 cli('bad offline input exits 2 and never writes --out', async () => {
@@ -322,6 +333,14 @@ db('upgrade applies the shop set, one line per step on stdout (exit 0)', async (
   assert.is(await versionOf(t), '0004');
 });
 
+db('in a log (stdout not a terminal) each step is announced on stderr when it starts, and reported on stdout when done', async ({ t }) => {
+  const { code, stdout, stderr } = await run(['upgrade', '2', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  const started = lines(stderr).filter((line) => line.endsWith(' started'));
+  assert.equal(started, ['up   0001_create_product  base -> 0001 started', 'up   0002_add_orders  0001 -> 0002 started']);
+  assert.is(lines(stdout).length, 3, stdout);
+});
+
 db('the server NOTICE is a dbvc line on stderr, never on stdout', async ({ t }) => {
   const { code, stdout, stderr } = await run(['upgrade', '2', ...on(t, 'shop')]);
   assert.is(code, 0, stderr);
@@ -352,6 +371,19 @@ db('upgrade +2 and downgrade -1 work as typed, with options before or after the 
   assert.is(downAgain.code, 0, downAgain.stderr);
   assert.is(lines(downAgain.stdout).at(-1), 'local is now at base (1 migration reverted)');
   assert.is(await versionOf(t), 'base');
+});
+
+db('history lines up its columns', async ({ t }) => {
+  assert.is((await run(['upgrade', ...on(t, 'shop')])).code, 0);
+  assert.is((await run(['downgrade', '-1', ...on(t, 'shop')])).code, 0);
+  const { code, stdout, stderr } = await run(['history', ...on(t, 'shop')]);
+  assert.is(code, 0, stderr);
+  const rows = lines(stdout);
+  assert.is(rows.length, 5, stdout);
+  for (const column of [/ (up|down) /, /create_product|add_orders|index_orders|order_totals/, /(base|\d{4}) -> /, / by /]) {
+    const starts = new Set(rows.map((row) => row.search(column)));
+    assert.is(starts.size, 1, `${column}: ${stdout}`);
+  }
 });
 
 db('status with pending migrations exits 0 and lists them on stdout', async ({ t }) => {
@@ -398,7 +430,7 @@ db('current, status and history --json print JSON and nothing else on stdout', a
   assert.is(history.code, 0, history.stderr);
   const rows = JSON.parse(history.stdout);
   assert.equal(rows.map((r: { event: string; version: string }) => [r.event, r.version]), [['up', '0001'], ['up', '0002']]);
-  assert.not.ok('upSql' in rows[0], 'the whole history leaves the SQL texts out rather than printing null');
+  assert.not.ok('upSql' in rows[0] || 'downSql' in rows[0], 'no SQL fields that are always null');
   assert.not.ok(/NOTICE|orders table ready/.test(current.stdout + status.stdout + history.stdout));
 });
 
@@ -502,6 +534,9 @@ db('a held migration lock makes upgrade give up (exit 4) naming the holder pid',
     assert.ok(stderr.includes('error another dbvc run holds the migration lock for schema "public"'), stderr);
     assert.ok(stderr.includes(`held by pid ${pid} `), stderr);
     assert.is(stdout, '');
+    const waiting = lines(stderr).filter((line) => line.startsWith('waiting for'));
+    assert.equal(waiting.length, 1, stderr);
+    assert.match(waiting[0], new RegExp(`^waiting for the migration lock held by pid ${pid} \\(application "[^"]*", connected since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\), up to 1 s$`));
   } finally {
     await t.db`select pg_advisory_unlock(${LOCK_CLASS}, ${LOCK_KEY})`;
   }

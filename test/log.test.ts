@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DbvcError } from '../src/core/errors.js';
 import type { Step } from '../src/core/plan.js';
-import { createLog } from '../src/log.js';
+import { createLog, redact } from '../src/log.js';
 
 const test = suite('log');
 
@@ -11,7 +11,7 @@ const test = suite('log');
 function terminal(isTTY: boolean) {
   let screen = '';
   const stream = { isTTY, write: (text: string) => { screen += text; return true; } } as unknown as NodeJS.WriteStream;
-  const log = createLog({ stdout: stream, stderr: stream, color: false, secrets: [] });
+  const log = createLog({ stdout: stream, stderr: stream, color: false });
   return { log, screen: () => screen };
 }
 
@@ -40,12 +40,19 @@ test('on a terminal an error starts on its own line, after the line of the step 
   assert.is(screen(), 'up   0001_m  base -> 0001\nerror sql/0001_m.up.sql:1:24: syntax error\nhint the migration was rolled back\n');
 });
 
-test('off a terminal each step is one line when it is done, after its notices', () => {
+test('off a terminal (a log) each step says when it starts and, after its notices, when it is done', () => {
   const { log, screen } = terminal(false);
   log.stepStart!(step('0001', null));
   log.notice('NOTICE: hello');
   log.stepDone!(step('0001', null), 4);
-  assert.is(screen(), 'server NOTICE: hello\nup   0001_m  base -> 0001 (4 ms)\n');
+  assert.is(screen(), 'up   0001_m  base -> 0001 started\nserver NOTICE: hello\nup   0001_m  base -> 0001 (4 ms)\n');
+});
+
+test('redact masks the password of a URL up to its last @, and leaves the same word elsewhere alone', () => {
+  assert.is(redact('at postgres://app:p@ssw0rd#2024@db.example.com/app now'), 'at postgres://app:***@db.example.com/app now');
+  assert.is(redact('postgres://postgres:postgres@h/postgres in /srv/postgres'), 'postgres://postgres:***@h/postgres in /srv/postgres');
+  assert.is(redact('a postgres://u@h/db b postgres://v:x@h2/db'), 'a postgres://u@h/db b postgres://v:***@h2/db');
+  assert.is(redact('postgres://u:PASSWORD@h/db'), 'postgres://u:PASSWORD@h/db');
 });
 
 test.run();

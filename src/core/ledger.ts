@@ -6,11 +6,13 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** alembic_version exactly as Alembic creates it, and dbvc_history; idempotent. */
-export function ledgerDdl(schema: string): string {
+/**
+ * alembic_version exactly as Alembic creates it, and dbvc_history; idempotent. Without `createSchema` the schema must
+ * exist: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema is there.
+ */
+export function ledgerDdl(schema: string, createSchema = true): string {
   const s = quoteIdent(schema);
-  return `CREATE SCHEMA IF NOT EXISTS ${s};
-CREATE TABLE IF NOT EXISTS ${s}.alembic_version (
+  return `${createSchema ? `CREATE SCHEMA IF NOT EXISTS ${s};\n` : ''}CREATE TABLE IF NOT EXISTS ${s}.alembic_version (
     version_num VARCHAR(32) NOT NULL,
     CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
 );

@@ -11,6 +11,7 @@ import * as api from '../../src/api.js';
 import { parseDatabaseUrl } from '../../src/config.js';
 import type { Db } from '../../src/store.js';
 import { snapshotSchema } from '../helpers/catalog.js';
+import { reportSkipped } from '../helpers/common.js';
 import { capture, configFor, copyFixture, createDatabase, rejection, ROOT, type TestDatabase } from '../helpers/db.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -25,7 +26,7 @@ function missingAlembic(): string | undefined {
 
 // Skipped tests are not registered at all: test/run.mjs counts uvu's Total, which leaves out test.skip.
 const missing = missingAlembic();
-if (missing) console.log(`alembic: the tests against the real Alembic are skipped: ${missing}`);
+if (missing) reportSkipped(4, `the tests against the real Alembic in test/alembic/alembic.test.ts: ${missing}`);
 const it = (name: string, run: Parameters<typeof test>[1]) => {
   if (!missing) test(name, run);
 };

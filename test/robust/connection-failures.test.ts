@@ -21,16 +21,17 @@ test.after(stopAll);
 
 const status = (url: string) => startCli(['status', '--url', url, '--dir', FIXTURE], { timeoutMs: 30_000 }).done;
 
-/** Exactly "error <cause>" and "hint <what to do>" on stderr, nothing on stdout, exit 5, within maxMs. */
+/** Exactly the target line, "error <cause>" and "hint <what to do>" on stderr, nothing on stdout, exit 5, within maxMs. */
 function assertExplained(result: CliResult, cause: string | RegExp, hint: RegExp, maxMs: number): void {
   const said = `exit ${result.code} after ${Math.round(result.ms)} ms\n${result.stdout}${result.stderr}`;
   assert.is(result.code, 5, said);
   assert.is(result.stdout, '', said);
   const lines = result.stderr.split('\n');
-  assert.is(lines.length, 3, `one cause and one hint: ${said}`);
-  if (typeof cause === 'string') assert.is(lines[0], `error ${cause}`, said);
-  else assert.match(lines[0], cause, said);
-  assert.match(lines[1], hint, said);
+  assert.is(lines.length, 4, `the target, one cause and one hint: ${said}`);
+  assert.match(lines[0], /^target local: postgres:\/\/\S+ \(URL from --url\), schema public$/, said);
+  if (typeof cause === 'string') assert.is(lines[1], `error ${cause}`, said);
+  else assert.match(lines[1], cause, said);
+  assert.match(lines[2], hint, said);
   assert.ok(result.ms < maxMs, `took ${Math.round(result.ms)} ms (limit ${maxMs}): ${said}`);
 }
 

@@ -43,9 +43,11 @@ function assertRefusedCertificate(result: CliResult, port: number, reason: strin
   const said = `${label}: exit ${result.code}\n${result.stderr}`;
   assert.is(result.code, 5, said);
   assert.is(result.stdout, '', said);
-  assert.ok(result.stderr.startsWith(`error the TLS certificate of 127.0.0.1:${port} ${reason} (`), said);
-  assert.match(result.stderr, /^hint point sslrootcert at the CA certificate your provider publishes/m, said);
-  assert.is(result.stderr.split('\n').length, 3, `one cause and one hint: ${said}`);
+  const [target, error, hint, end] = result.stderr.split('\n');
+  assert.match(target, /^target local: postgres:\/\/\S+ \(URL from --url\), schema public$/, said);
+  assert.ok(error.startsWith(`error the TLS certificate of 127.0.0.1:${port} ${reason} (`), said);
+  assert.match(hint, /^hint point sslrootcert at the CA certificate your provider publishes/, said);
+  assert.is(end, '', `the target, one cause and one hint: ${said}`);
 }
 
 test('verify-full with the right CA works, by IP address and by host name', async (context) => {

@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkAfterScenario, versionsIn } from '../helpers/consistency.js';
 import { createDatabase, fixture, serverUrl, type TestDatabase } from '../helpers/db.js';
+import { reportSkipped } from '../helpers/common.js';
 import { findPgbouncer, secret, startCli, startPgbouncer, stopAll } from '../helpers/servers.js';
 
 const FIXTURE = fixture('robust-deploy');
@@ -12,7 +13,7 @@ const PASSWORD = secret('pool'); // PgBouncer here trusts everyone; dbvc must st
 const test = suite<{ t: TestDatabase; port: number }>('robust: poolers');
 
 const hasPgbouncer = findPgbouncer() !== null;
-if (!hasPgbouncer) console.log('  poolers: SKIPPED the PgBouncer tests: pgbouncer is not installed (apt-get install pgbouncer)');
+if (!hasPgbouncer) reportSkipped(4, 'the PgBouncer tests in test/robust/pooler.test.ts: pgbouncer is not installed (apt-get install pgbouncer)');
 const server = new URL(serverUrl());
 // PgBouncer reaches the test server as dbvc would: a host and port, or a Unix socket folder (the embedded server)
 const target = { host: server.searchParams.get('host') ?? server.hostname, port: Number(server.searchParams.get('port') ?? (server.port || 5432)) };
@@ -33,7 +34,10 @@ test.after(async (context) => {
 });
 
 const poolUrl = (port: number, database: string) => `postgres://postgres:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${database}?sslmode=disable`;
-const isReady = () => hasPgbouncer;
+/** The PgBouncer tests are registered only when pgbouncer is installed (reportSkipped says so otherwise). */
+const withPgbouncer = (name: string, run: Parameters<typeof test>[1]) => {
+  if (hasPgbouncer) test(name, run);
+};
 
 async function assertRefused(t: TestDatabase, port: number, database: string, label: string): Promise<void> {
   const result = await startCli(['upgrade', '--url', poolUrl(port, database), '--dir', FIXTURE], { timeoutMs: 20_000 }).done;
@@ -47,13 +51,11 @@ async function assertRefused(t: TestDatabase, port: number, database: string, la
   assert.equal(await checkAfterScenario(t.db, { versions: await versionsIn(FIXTURE) }), [], label);
 }
 
-test('PgBouncer in transaction mode: refused before anything runs, naming the direct connection (exit 2)', async ({ t, port }) => {
-  if (!isReady()) return;
+withPgbouncer('PgBouncer in transaction mode: refused before anything runs, naming the direct connection (exit 2)', async ({ t, port }) => {
   await assertRefused(t, port, 'by_transaction', 'transaction pool');
 });
 
-test('PgBouncer in transaction mode with a busy pool (several idle server connections): still refused', async ({ t, port }) => {
-  if (!isReady()) return;
+withPgbouncer('PgBouncer in transaction mode with a busy pool (several idle server connections): still refused', async ({ t, port }) => {
   const { default: postgres } = await import('postgres');
   const clients = Array.from({ length: 3 }, () => postgres({ host: '127.0.0.1', port, database: 'by_transaction', username: 'postgres', ssl: false, max: 1, prepare: false }));
   try {
@@ -65,13 +67,11 @@ test('PgBouncer in transaction mode with a busy pool (several idle server connec
   }
 });
 
-test('PgBouncer in statement mode: refused as well', async ({ t, port }) => {
-  if (!isReady()) return;
+withPgbouncer('PgBouncer in statement mode: refused as well', async ({ t, port }) => {
   await assertRefused(t, port, 'by_statement', 'statement pool');
 });
 
-test('PgBouncer in session mode: dbvc runs, and the database is consistent', async ({ t, port }) => {
-  if (!isReady()) return;
+withPgbouncer('PgBouncer in session mode: dbvc runs, and the database is consistent', async ({ t, port }) => {
   const versions = await versionsIn(FIXTURE);
   const result = await startCli(['upgrade', '--url', poolUrl(port, 'by_session'), '--dir', FIXTURE], { timeoutMs: 30_000 }).done;
   assert.is(result.code, 0, result.stderr);
@@ -88,6 +88,7 @@ test('a Neon -pooler host is refused from its name alone, before any connection 
   assert.is(result.code, 2, result.stderr);
   assert.is(result.stdout, '');
   assert.is(result.stderr, [
+    `target local: postgres://alex:***@${host}/neondb?sslmode=require (URL from --url), schema public`,
     `error postgres://alex:***@${host}/neondb?sslmode=require is Neon's pooled endpoint (${host}), which pools transactions: dbvc's migration lock needs one session for the whole run`,
     'hint use the direct endpoint ep-cool-darkness-123456.us-east-2.aws.neon.tech (the same host name without -pooler); nothing was run',
     '',
