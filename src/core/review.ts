@@ -21,8 +21,9 @@ export interface MigrationReview {
   up: RunTrace;
   changes: SchemaChange[];
   down: DownTrace;
-  reapply: { ok: boolean; error: ReviewError | null };
+  reapply: { ok: boolean; error: ReviewError | null; skipped?: string };
   findings: Finding[];
+  skipped?: string; // why this migration was not rehearsed (an earlier one failed and left the scratch state unknown)
   up_sql?: string; // the file texts, for renderings that show the code (the page)
   down_sql?: string | null;
 }
@@ -31,6 +32,7 @@ export interface RunTrace {
   ok: boolean;
   error: ReviewError | null;
   statements: TracedStatement[];
+  skipped?: string; // why it did not run (no down file, the up failed): ok is then false and error null
 }
 
 export interface DownTrace extends RunTrace {
@@ -45,6 +47,9 @@ export interface TracedStatement {
   ms: number;
   locks: { relation: string; mode: string }[]; // pg_locks mode names, schema-qualified user relations
   rewrites: string[]; // schema-qualified relations whose relfilenode changed
+  // false when the statement had to run outside any transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...):
+  // its locks ended with it, so `locks` is empty without meaning "none"; absent when the locks were read
+  locks_observed?: false;
 }
 
 export interface SchemaChange {
