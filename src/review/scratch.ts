@@ -1,0 +1,165 @@
+// The scratch server review rehearses on: an embedded PostgreSQL of its own, or one the user names, where dbvc
+// creates and drops only databases named dbvc_scratch_*; and the template databases that keep reviews warm.
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config, ServerAddress } from '../config.js';
+import type { Connection } from '../connect.js';
+import { DbvcError } from '../core/errors.js';
+import { scanSql } from '../core/lexer.js';
+import type { Migration } from '../core/plan.js';
+import type { Db } from '../store.js';
+
+export interface ScratchOptions {
+  root: string; // the project: the embedded server lives in <root>/.dbvc/scratch
+  url?: string; // --scratch-url
+  env: NodeJS.ProcessEnv;
+  onNotice(message: string): void;
+  onInfo(line: string): void;
+}
+
+export interface ScratchDatabase {
+  name: string;
+  db: Db;
+  isWarm: boolean; // it was copied from a template that already existed
+  drop(): Promise<void>;
+}
+
+export interface ScratchServer {
+  serverVersion: string; // "17.10"
+  isEmbedded: boolean;
+  display: string;
+  /** A new database holding what `earlier` leaves (run from base, or copied from the template of that chain). */
+  prepare(earlier: Migration[]): Promise<ScratchDatabase>;
+  close(): Promise<void>;
+}
+
+/** Starts or reaches the scratch server; throws a 'connect' DbvcError (exit 5) when it cannot. */
+export async function openScratch(options: ScratchOptions): Promise<ScratchServer> {
+  const { address, stop } = await locateServer(options);
+  const open = (database: string) => connectTo(address, database, options);
+  let admin: Connection;
+  try {
+    admin = await open(address.database);
+  } catch (error) {
+    await stop();
+    throw asScratchError(error, address);
+  }
+  const [{ server_version }] = await admin.db`show server_version`;
+  return {
+    serverVersion: String(server_version).split(' ')[0],
+    isEmbedded: !options.url,
+    display: address.display,
+    prepare: (earlier) => prepareDatabase(admin.db, open, earlier),
+    async close() {
+      await admin.close();
+      await stop();
+    },
+  };
+}
+
+async function locateServer(options: ScratchOptions): Promise<{ address: ServerAddress; stop: () => Promise<void> }> {
+  if (options.url) {
+    const { parseDatabaseUrl } = await import('../config.js');
+    const server = parseDatabaseUrl(options.url, '--scratch-url', options.env, options.root);
+    if (server.kind !== 'url') throw new DbvcError('usage', '--scratch-url must be a postgres:// URL', { hint: 'leave it out to use an embedded PostgreSQL' });
+    return { address: server, stop: async () => {} };
+  }
+  const folder = join(options.root, '.dbvc', 'scratch');
+  const { startEmbedded } = await import('../embedded.js');
+  const embedded = await startEmbedded(folder, options.onInfo).catch((error: Error & { hint?: string }) => {
+    throw new DbvcError('connect', `the embedded scratch PostgreSQL did not start: ${error.message}`, {
+      hint: error.hint ?? `see .dbvc/scratch/server.log; deleting .dbvc/scratch starts it afresh (only review's templates are lost), or pass --scratch-url`,
+      cause: error,
+    });
+  });
+  const address: ServerAddress = {
+    host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
+    ssl: false, sslmode: 'disable', connectTimeout: 10, display: 'embedded PostgreSQL (.dbvc/scratch)',
+  };
+  return { address, stop: () => embedded.stop() };
+}
+
+async function connectTo(address: ServerAddress, database: string, options: ScratchOptions): Promise<Connection> {
+  const { openConnection } = await import('../connect.js');
+  const config = { db: 'scratch', server: { kind: 'url', ...address, database } } as unknown as Config;
+  return openConnection(config, { onNotice: options.onNotice, onInfo: options.onInfo }, 'dbvc review');
+}
+
+// By its code rather than instanceof: connect.ts is loaded on demand, and a test runner may hold two copies of it.
+function asScratchError(error: unknown, address: ServerAddress): unknown {
+  const e = error as { code?: unknown; message?: string; hint?: string; name?: string };
+  if (e?.name === 'DbvcError' && e.code !== 'connect') return error;
+  return new DbvcError('connect', `the scratch server ${address.display} is unreachable: ${e?.message ?? String(error)}`, {
+    hint: e?.hint ?? 'check --scratch-url, or leave it out to use an embedded PostgreSQL', cause: error,
+  });
+}
+
+/** dbvc_scratch_tpl_ and 24 hex digits of the SHA-256 of the chain of checksums: the same history, the same name. */
+export function templateName(earlier: Migration[]): string {
+  const chain = earlier.map((m) => `${m.version} ${m.up.checksum}`).join('\n');
+  return `dbvc_scratch_tpl_${createHash('sha256').update(chain).digest('hex').slice(0, 24)}`;
+}
+
+async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[]): Promise<ScratchDatabase> {
+  let template = 'template0';
+  let isWarm = false;
+  if (earlier.length > 0) {
+    template = templateName(earlier);
+    isWarm = await databaseExists(admin, template);
+    if (!isWarm) await buildTemplate(admin, open, earlier, template);
+  }
+  const name = `dbvc_scratch_${randomBytes(6).toString('hex')}`;
+  await admin.unsafe(`create database ${name} template ${template}`);
+  const connection = await open(name);
+  return {
+    name, db: connection.db, isWarm,
+    async drop() {
+      await connection.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+async function databaseExists(admin: Db, name: string): Promise<boolean> {
+  const rows = await admin`select 1 from pg_database where datname = ${name}`;
+  return rows.length > 0;
+}
+
+// Built under a name of its own and renamed when complete, so a template that exists is always whole.
+async function buildTemplate(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[], template: string): Promise<void> {
+  const building = `dbvc_scratch_build_${randomBytes(6).toString('hex')}`;
+  await admin.unsafe(`create database ${building} template template0`);
+  try {
+    const connection = await open(building);
+    try {
+      for (const migration of earlier) await applyPlainly(connection.db, migration);
+    } finally {
+      await connection.close();
+    }
+    await admin.unsafe(`alter database ${building} rename to ${template}`).catch((error: { code?: string }) => {
+      if (error.code !== '42P04') throw error; // another review built the same template meanwhile: use theirs
+    });
+  } finally {
+    await admin.unsafe(`drop database if exists ${building} with (force)`);
+  }
+}
+
+async function applyPlainly(db: Db, migration: Migration): Promise<void> {
+  try {
+    if (!migration.up.noTransaction) {
+      await db.begin((tx) => tx.unsafe(migration.up.text));
+      return;
+    }
+    for (const s of scanSql(migration.up.text).statements) {
+      if (s.words.length > 0) await db.unsafe(migration.up.text.slice(s.start, s.end));
+    }
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    throw new DbvcError('sql', `${migration.up.path} failed on the scratch database while bringing it to the revision before the review: ${e.message}`, {
+      file: migration.up.path,
+      lines: e.code ? [`SQLSTATE ${e.code}`] : [],
+      hint: `run dbvc review on a range that starts at or before ${migration.version} to see where`,
+      cause: error,
+    });
+  }
+}
