@@ -18,6 +18,7 @@ export { resolveConfig } from './config.js';
 export { DbvcError, EXIT_CODES } from './core/errors.js';
 
 export { VERSION } from './version.js';
+export { review, type ReviewOptions, type ReviewResult, type ReviewReport } from './review/index.js';
 
 export interface Reporter {
   info(line: string): void;

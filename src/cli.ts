@@ -3,7 +3,7 @@ import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
-import { createLog, formatMs, type Log } from './log.js';
+import { createLog, formatMs, printReview, type Log } from './log.js';
 import { VERSION } from './version.js';
 
 // The api (and with it postgres.js) loads only when a command runs, so --help and --version start fast.
@@ -22,6 +22,8 @@ interface Options extends Flags {
   'ddl-lock-timeout'?: string;
   'ddl-lock-retries'?: string | number;
   'lock-timeout'?: string;
+  'scratch-url'?: string;
+  'fail-on'?: string;
   _: string[];
 }
 
@@ -142,6 +144,26 @@ prog.command('import-alembic <upgrade> [downgrade]')
     log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
   }));
 
+prog.command('review [range]')
+  .describe('Rehearse migrations on a scratch database: the locks and rewrites of each statement, the schema changes, whether the down file reverts the up, and squawk\'s findings. RANGE (FROM:TO as for upgrade --sql) needs no target; without it, what upgrade would apply to the target')
+  .option('--json', 'Print the review as JSON (the contract in the README)')
+  .option('--scratch-url', 'Rehearse on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
+  .option('--fail-on', 'Exit 3 on findings at or above this severity: error (default), warning or note')
+  .option('--ddl-lock-timeout', 'The lock_timeout the real run sets (silences squawk\'s require-lock-timeout)')
+  .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres')
+  .action(command(async (log, o, _signal, range) => {
+    const failOn = o['fail-on'] ?? 'error';
+    if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'note') {
+      throw new DbvcError('usage', `--fail-on ${String(failOn)} is not a severity`, { hint: 'use error, warning or note' });
+    }
+    const api = await loadApi();
+    const config = await configure(log, o, range === undefined);
+    const result = await api.review(config, { range, scratchUrl: o['scratch-url'], failOn, report: log, env: process.env });
+    if (o.json) log.json(result.report);
+    else printReview(log, result.report, failOn);
+    return result.exitCode;
+  }));
+
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
   if (o.sql) return renderScript(log, o, direction, rev);
   if (o.out !== undefined) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to render a script instead of running the migrations' });
@@ -260,7 +282,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'scratch-url', 'fail-on'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);
@@ -270,7 +292,8 @@ function fail(log: Log, error: unknown): number {
 /** Passwords from --url, the environment and the env file, decoded and encoded, for the log to scrub. */
 function collectSecrets(argv: string[]): string[] {
   const secrets: string[] = [];
-  const urls = [argv[argv.indexOf('--url') + 1], process.env.DATABASE_URL, process.env.PGPASSWORD].filter(Boolean) as string[];
+  const named = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const urls = [named('--url'), named('--scratch-url'), process.env.DATABASE_URL, process.env.PGPASSWORD].filter(Boolean) as string[];
   for (const text of urls) {
     try {
       const password = new URL(text).password;

@@ -1,0 +1,147 @@
+// dbvc review against the suite's server as --scratch-url: the fixtures' known answers, statement by statement.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as api from '../../src/api.js';
+import type { MigrationReview, TracedStatement } from '../../src/core/review.js';
+import { snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
+import { capture, configFor, createDatabase, fixture, rejection, serverUrl } from '../helpers/db.js';
+
+const test = suite('review');
+
+const LOCKS = fixture('review-locks');
+const DOWNS = fixture('review-downs');
+
+async function reviewRange(dir: string, range: string, failOn: 'error' | 'warning' | 'note' = 'error') {
+  const config = configFor('postgres://unused@localhost/unused', dir);
+  return api.review(config, { range, scratchUrl: serverUrl(), failOn, report: capture() });
+}
+
+const modes = (s: TracedStatement, relation: string) => s.locks.filter((l) => l.relation === relation).map((l) => l.mode);
+const only = (migrations: MigrationReview[], version: string) => migrations.find((m) => m.version === version)!;
+
+test('locks and rewrites of each statement, as the catalogs saw them', async () => {
+  const { report, exitCode } = await reviewRange(LOCKS, '0001:head');
+  assert.equal(report.migrations.map((m) => m.version), ['0002', '0003', '0004', '0005']);
+  const [index] = only(report.migrations, '0002').up.statements;
+  assert.ok(modes(index, 'public.product').includes('ShareLock'), 'CREATE INDEX takes ShareLock');
+  assert.not.ok(modes(index, 'public.product').includes('AccessExclusiveLock'));
+  assert.equal(index.rewrites, []);
+
+  const [volatile, constant, bigint, text] = only(report.migrations, '0003').up.statements;
+  assert.ok(modes(volatile, 'public.product').includes('AccessExclusiveLock'));
+  assert.ok(volatile.rewrites.includes('public.product'), 'a volatile default rewrites the table');
+  assert.equal(constant.rewrites, [], 'a constant default rewrites nothing');
+  assert.ok(bigint.rewrites.includes('public.product'), 'int to bigint rewrites the table');
+  assert.equal(text.rewrites, [], 'varchar(20) to text rewrites nothing');
+  assert.is(text.line, 4);
+
+  const [foreignKey, validate] = only(report.migrations, '0004').up.statements;
+  assert.ok(modes(foreignKey, 'public.orders').includes('ShareRowExclusiveLock'));
+  assert.ok(modes(foreignKey, 'public.product').includes('ShareRowExclusiveLock'));
+  assert.ok(modes(validate, 'public.orders').includes('ShareUpdateExclusiveLock'));
+  assert.not.ok(modes(validate, 'public.orders').includes('AccessExclusiveLock'));
+
+  const concurrent = only(report.migrations, '0005');
+  assert.is(concurrent.transaction, false);
+  assert.is(concurrent.up.statements[0].line, 2);
+  assert.not.ok(concurrent.up.statements[0].locks.some((l) => l.mode === 'ShareLock'));
+  assert.is(concurrent.up.statements[0].locks_observed, false);
+
+  for (const m of report.migrations) assert.equal({ v: m.version, reverts: m.down.reverts, reapply: m.reapply.ok }, { v: m.version, reverts: true, reapply: true });
+  assert.is(report.verdict, 'ok');
+  assert.is(exitCode, 0);
+});
+
+test('squawk findings at file:line:column, told the transaction mode, refined by the trace', async () => {
+  const { report } = await reviewRange(LOCKS, '0002:0003');
+  const [m] = report.migrations;
+  const types = m.findings.filter((f) => f.rule === 'changing-column-type' && f.file === m.file);
+  assert.equal(types.map((f) => [f.line, f.column, f.severity]), [[3, 40, 'warning'], [5, 20, 'note']]);
+  assert.ok(m.findings.some((f) => f.source === 'dbvc' && f.rule === 'rewrite-under-access-exclusive' && f.line === 1));
+  assert.ok(m.findings.some((f) => f.source === 'dbvc' && f.rule === 'statement-after-access-exclusive' && f.line === 2));
+  assert.ok(m.findings.some((f) => f.rule === 'require-lock-timeout'));
+  assert.not.ok(m.findings.some((f) => f.rule === 'prefer-robust-stmts'), 'a transactional file is linted as one');
+
+  const quiet = await api.review(configFor('postgres://unused@localhost/unused', LOCKS, { ddlLockTimeout: '5s' }),
+    { range: '0002:0003', scratchUrl: serverUrl(), report: capture() });
+  assert.not.ok(quiet.report.migrations[0].findings.some((f) => f.rule === 'require-lock-timeout'), 'the run sets lock_timeout');
+
+  const strict = await reviewRange(LOCKS, '0002:0003', 'warning');
+  assert.is(strict.report.verdict, 'findings');
+  assert.is(strict.exitCode, 3);
+});
+
+test('a down that leaves a column behind does not revert (exit 3)', async () => {
+  const { report, exitCode } = await reviewRange(DOWNS, '0001:0002');
+  const [m] = report.migrations;
+  assert.equal(m.changes.map((c) => `${c.change} ${c.kind} ${c.name}`), ['added column public.t.x']);
+  assert.is(m.down.reverts, false);
+  assert.equal(m.down.differences.map((c) => `${c.change} ${c.kind} ${c.name}`), ['added column public.t.x']);
+  assert.is(report.verdict, 'findings');
+  assert.is(exitCode, 3);
+});
+
+test('an enum left behind, then an up that cannot apply again (exit 1)', async () => {
+  const { report, exitCode } = await reviewRange(DOWNS, '0002:0003');
+  const [m] = report.migrations;
+  assert.equal(m.down.differences.map((c) => `${c.change} ${c.kind} ${c.name}`), ['added enum public.mood']);
+  assert.equal(m.reapply.error, { file: 'test/fixtures/review-downs/0003_leave_enum.up.sql', line: 1, sqlstate: '42710', message: 'type "mood" already exists' });
+  assert.is(report.verdict, 'failed');
+  assert.is(exitCode, 1);
+});
+
+test('a renamed index and a column back at another position are differences', async () => {
+  const renamed = (await reviewRange(DOWNS, '0003:0004')).report.migrations[0];
+  assert.equal(renamed.down.differences.map((c) => `${c.change} ${c.kind} ${c.name}`), ['removed index public.t_b_idx', 'added index public.t_b_index']);
+  const moved = (await reviewRange(DOWNS, '0004:0005')).report.migrations[0];
+  const columns = moved.down.differences.filter((c) => c.kind === 'column');
+  assert.equal(columns.map((c) => `${c.name} ${c.detail}`), ['public.t.b position: 2 -> 4', 'public.t.c position: 3 -> 2', 'public.t.x position: 4 -> 3']);
+});
+
+test('a failing down is reported at its file:line with its SQLSTATE, and the next migration still runs', async () => {
+  const { report, exitCode } = await reviewRange(DOWNS, '0005:0007');
+  const [failing, noDown] = report.migrations;
+  assert.equal(failing.down.error, { file: 'test/fixtures/review-downs/0006_failing_down.down.sql', line: 2, sqlstate: '42P01', message: 'table "no_such_table" does not exist' });
+  assert.is(failing.reapply.skipped, 'the down failed');
+  assert.equal(noDown.down.file, null);
+  assert.is(noDown.down.reverts, null);
+  assert.ok(noDown.findings.some((f) => f.rule === 'missing-down' && f.severity === 'warning'));
+  assert.equal(noDown.changes.map((c) => `${c.change} ${c.kind} ${c.name}`), ['added table public.irreversible', 'added column public.irreversible.id']);
+  assert.is(exitCode, 1);
+});
+
+test('ADD VALUE used in the same transaction: the up fails at that line, and dbvc says why', async () => {
+  const { report, exitCode } = await reviewRange(DOWNS, '0007:0008');
+  const [m] = report.migrations;
+  assert.equal(m.up.error, { file: 'test/fixtures/review-downs/0008_add_value.up.sql', line: 3, sqlstate: '55P04', message: 'unsafe use of new value "archived" of enum type status' });
+  const finding = m.findings.find((f) => f.rule === 'enum-value-used-in-transaction')!;
+  assert.equal([finding.source, finding.severity, finding.line], ['dbvc', 'error', 3]);
+  assert.is(m.down.skipped, 'the up failed');
+  assert.is(exitCode, 1);
+});
+
+test('without a range it reviews what upgrade would apply, and leaves the target exactly as it was', async () => {
+  const target = await createDatabase();
+  try {
+    const config = configFor(target.url, DOWNS);
+    await api.upgrade(config, '0003', { report: capture() });
+    const schema = await snapshotSchema(target.db);
+    const ledger = await snapshotLedger(target.db);
+    const { report } = await api.review(config, { scratchUrl: serverUrl(), report: capture() });
+    assert.equal(report.range, { from: '0003', to: '0008' });
+    assert.equal(report.migrations.map((m) => m.version), ['0004', '0005', '0006', '0007', '0008']);
+    assert.equal(await snapshotSchema(target.db), schema);
+    assert.equal(await snapshotLedger(target.db), ledger);
+  } finally {
+    await target.drop();
+  }
+});
+
+test('an unreachable scratch server is exit 5, not a clean review', async () => {
+  const error = await rejection(api.review(configFor('postgres://unused@localhost/unused', LOCKS), { range: '0001:0002', scratchUrl: 'postgres://u:S3cret@127.0.0.1:1/x', report: capture() }));
+  assert.is(error.code, 'connect', error.message);
+  assert.match(error.message, /^the scratch server postgres:\/\/u:\*\*\*@127.0.0.1:1\/x is unreachable: nothing is listening/);
+  assert.not.match(error.message, /S3cret/);
+});
+
+test.run();
