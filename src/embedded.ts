@@ -16,7 +16,7 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
-interface Binaries { initdb: string; postgres: string }
+export interface Binaries { initdb: string; postgres: string }
 interface RunAs { uid: number; gid: number }
 interface Cluster {
   dir: string;
@@ -39,9 +39,9 @@ const startedHere = new Set<number>(); // postmaster pids
  * the one another live process started there. A server left behind by a dead process is stopped
  * and started afresh. Throws with PostgreSQL's own output when initdb or start-up fails.
  */
-export async function startEmbedded(dataDir: string, log: (line: string) => void): Promise<EmbeddedServer> {
+export async function startEmbedded(dataDir: string, log: (line: string) => void, binaries?: Binaries): Promise<EmbeddedServer> {
   const dir = path.resolve(dataDir);
-  const bins = await loadBinaries();
+  const bins = binaries ?? await loadBinaries(); // another major's build (tests compare catalogs across majors)
   const runAs = await resolveRunAs();
   const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log };
   await prepareDataDir(cluster, bins);
