@@ -6,7 +6,7 @@ export type Severity = 'error' | 'warning' | 'note';
 export interface ReviewReport {
   range: { from: string | null; to: string | null };
   target?: string; // the --db name, when there is one
-  scratch: { server_version: string; embedded: boolean };
+  scratch: { server_version: string; embedded: boolean; warm?: boolean }; // warm: started from a kept template
   verdict: 'ok' | 'findings' | 'failed';
   made_at?: string; // ISO time the review ran (the JSON may carry it; offline renderings stay deterministic without it)
   git_commit?: string | null; // HEAD when the project is a git checkout

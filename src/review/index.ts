@@ -61,7 +61,7 @@ export async function review(config: Config, options: ReviewOptions): Promise<Re
     const verdict = decideVerdict(results, options.failOn ?? 'error');
     const report: ReviewReport = {
       range: { from: fromIndex < 0 ? null : migrations[fromIndex].version, to: toIndex < 0 ? null : migrations[toIndex].version },
-      target: config.db, scratch: { server_version: scratch.serverVersion, embedded: scratch.isEmbedded },
+      target: config.db, scratch: { server_version: scratch.serverVersion, embedded: scratch.isEmbedded, warm: database?.isWarm ?? false },
       verdict, made_at: new Date().toISOString(), migrations: results,
     };
     return { report, exitCode: exitCodeOf(verdict), warm: database?.isWarm ?? false };
