@@ -47,8 +47,8 @@ export interface TracedStatement {
   ms: number;
   locks: { relation: string; mode: string }[]; // pg_locks mode names, schema-qualified user relations
   rewrites: string[]; // schema-qualified relations whose relfilenode changed
-  // false when the statement had to run outside any transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...):
-  // its locks ended with it, so `locks` is empty without meaning "none"; absent when the locks were read
+  // false when the statement ran outside any transaction block (VACUUM, ...) and could not be made to wait for a
+  // second session, so its locks ended unseen: `locks` is then empty without meaning "none". Absent when read.
   locks_observed?: false;
 }
 

@@ -52,7 +52,7 @@ export async function review(config: Config, options: ReviewOptions): Promise<Re
     const database = reviewed.length > 0 ? await scratch.prepare(migrations.slice(0, fromIndex + 1)) : undefined;
     let results: MigrationReview[] = [];
     try {
-      if (database) results = await rehearseAll(database.db, reviewed, config.schema);
+      if (database) results = await rehearseAll(database, reviewed, config.schema);
     } finally {
       await database?.drop();
     }
@@ -97,7 +97,7 @@ function lintTargets(m: Migration) {
 
 // Each migration starts where the previous one's up left the scratch database; once that state is unknown
 // (a failure), the rest are listed as not rehearsed rather than rehearsed on the wrong schema.
-async function rehearseAll(db: Db, reviewed: Migration[], schema: string): Promise<MigrationReview[]> {
+async function rehearseAll(db: Sessions, reviewed: Migration[], schema: string): Promise<MigrationReview[]> {
   const results: MigrationReview[] = [];
   let stopped: string | undefined;
   for (const migration of reviewed) {
@@ -114,24 +114,30 @@ async function rehearseAll(db: Db, reviewed: Migration[], schema: string): Promi
 }
 
 /** up (traced), snapshot, down (traced), snapshot compared with the one before the up, up again. */
-async function rehearse(db: Db, m: Migration, schema: string): Promise<MigrationReview> {
+async function rehearse(sessions: Sessions, m: Migration, schema: string): Promise<MigrationReview> {
+  const { db, observer } = sessions;
   const review = blankReview(m);
   const before = await readSnapshot(db, schema);
-  review.up = await traceFile(db, { file: m.up.path, text: m.up.text, noTransaction: m.up.noTransaction });
+  review.up = await traceFile(db, { file: m.up.path, text: m.up.text, noTransaction: m.up.noTransaction }, observer);
   if (!review.up.ok) return skipAfterUp(review, 'the up failed');
   const after = await readSnapshot(db, schema);
   review.changes = compareSnapshots(before, after);
   if (!m.down) return skipAfterUp(review, 'no down file');
-  review.down = { ...(await traceFile(db, { file: m.down.path, text: m.down.text, noTransaction: m.down.noTransaction })), file: m.down.path, reverts: null, differences: [] };
+  review.down = { ...(await traceFile(db, { file: m.down.path, text: m.down.text, noTransaction: m.down.noTransaction }, observer)), file: m.down.path, reverts: null, differences: [] };
   if (!review.down.ok) {
     review.reapply = { ok: false, error: null, skipped: 'the down failed' };
     return review;
   }
   review.down.differences = compareSnapshots(before, await readSnapshot(db, schema));
   review.down.reverts = review.down.differences.length === 0;
-  const again = await traceFile(db, { file: m.up.path, text: m.up.text, noTransaction: m.up.noTransaction });
+  const again = await traceFile(db, { file: m.up.path, text: m.up.text, noTransaction: m.up.noTransaction }, observer);
   review.reapply = { ok: again.ok, error: again.error };
   return review;
+}
+
+interface Sessions {
+  db: Db;
+  observer: Db;
 }
 
 function blankReview(m: Migration): MigrationReview {

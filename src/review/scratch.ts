@@ -20,6 +20,7 @@ export interface ScratchOptions {
 export interface ScratchDatabase {
   name: string;
   db: Db;
+  observer: Db; // a second session on it: reads the locks of statements that run outside a transaction block
   isWarm: boolean; // it was copied from a template that already existed
   drop(): Promise<void>;
 }
@@ -111,10 +112,12 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
   const name = `dbvc_scratch_${randomBytes(6).toString('hex')}`;
   await admin.unsafe(`create database ${name} template ${template}`);
   const connection = await open(name);
+  const observer = await open(name);
   return {
-    name, db: connection.db, isWarm,
+    name, db: connection.db, observer: observer.db, isWarm,
     async drop() {
       await connection.close();
+      await observer.close();
       await admin.unsafe(`drop database if exists ${name} with (force)`);
     },
   };

@@ -37,7 +37,7 @@ interface Probe {
  * of locks and rewrites (nobody else can see them before COMMIT). Stops at the first failing statement, whose
  * error carries the file's own line and the SQLSTATE; a failed transactional file is rolled back.
  */
-export async function traceFile(db: Db, input: TraceInput): Promise<RunTrace> {
+export async function traceFile(db: Db, input: TraceInput, observer?: Db): Promise<RunTrace> {
   const statements = scanSql(input.text).statements.filter((s) => s.words.length > 0);
   const traced: TracedStatement[] = [];
   const start = await probe(db);
@@ -50,8 +50,10 @@ export async function traceFile(db: Db, input: TraceInput): Promise<RunTrace> {
     const isWrapped = input.noTransaction && !isBare; // autocommit, made explicit so its locks can be read
     if (isWrapped) await db.unsafe('begin');
     const began = performance.now();
+    let observed: Pick<Probe, 'locks' | 'names'> | undefined;
     try {
-      await db.unsafe(sql);
+      if (isBare && observer) observed = await runObserved(db, sql, observer);
+      else await db.unsafe(sql);
     } catch (error) {
       if (!isBare) await db.unsafe('rollback');
       return { ok: false, error: describeError(error, input, statement), statements: traced };
@@ -59,7 +61,7 @@ export async function traceFile(db: Db, input: TraceInput): Promise<RunTrace> {
     const ms = performance.now() - began;
     const after = await probe(db);
     if (isWrapped) await db.unsafe('commit');
-    traced.push(traceStatement(input.text, statement, sql, ms, before, after, existing, isBare));
+    traced.push(traceStatement(input.text, statement, sql, ms, before, observed ? { ...after, locks: observed.locks, names: new Map([...after.names, ...observed.names]) } : after, existing, isBare && !observed));
     before = isWrapped || isBare ? await probe(db) : after;
   }
   if (!input.noTransaction) await db.unsafe('commit');
@@ -77,7 +79,7 @@ async function probe(db: Db): Promise<Probe> {
   return result;
 }
 
-function traceStatement(text: string, statement: Statement, sql: string, ms: number, before: Probe, after: Probe, existing: Set<string>, isBare: boolean): TracedStatement {
+function traceStatement(text: string, statement: Statement, sql: string, ms: number, before: Probe, after: Probe, existing: Set<string>, isUnobserved: boolean): TracedStatement {
   const locks: TracedStatement['locks'] = [];
   for (const key of after.locks) {
     const [oid, mode] = key.split(' ');
@@ -90,9 +92,52 @@ function traceStatement(text: string, statement: Statement, sql: string, ms: num
     if (existing.has(oid) && was !== undefined && was !== node && node !== '0') rewrites.push(after.names.get(oid)!);
   }
   const traced: TracedStatement = { line: lineOf(text, statement.first), sql: sql.slice(statement.first - statement.start).trim(), ms: round(ms), locks, rewrites: rewrites.sort() };
-  // CREATE INDEX CONCURRENTLY and its kind cannot run inside a transaction block, so their locks end with them
-  if (isBare) traced.locks_observed = false;
+  if (isUnobserved) traced.locks_observed = false;
   return traced;
+}
+
+// The relation locks another backend holds, and whether it is waiting for one.
+const OBSERVE_SQL = `
+select c.oid::int8 as oid, n.nspname || '.' || c.relname as name, l.mode, l.granted
+from pg_locks l left join pg_class c on c.oid = l.relation left join pg_namespace n on n.oid = c.relnamespace
+where l.pid = $1 and (not l.granted or (l.locktype = 'relation' and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname not like 'pg\\_%'))`;
+
+/**
+ * Runs a statement that refuses transaction blocks (CREATE INDEX CONCURRENTLY, ...), whose locks end with it, while
+ * a second session holds a snapshot open: a concurrent index build waits for older snapshots, and while it waits
+ * the observer reads the locks it holds, then lets it go. Returns them (`${oid} ${mode}`), or undefined when the
+ * statement never waited (nothing could be read: the caller says so).
+ */
+async function runObserved(db: Db, sql: string, observer: Db): Promise<Pick<Probe, 'locks' | 'names'> | undefined> {
+  const [{ pid }] = await db.unsafe('select pg_backend_pid() as pid');
+  await observer.unsafe('begin isolation level repeatable read');
+  let isOpen = true;
+  try {
+    // the snapshot makes concurrent index builds wait; a share lock on every table makes DROP INDEX CONCURRENTLY and
+    // the like wait too (they wait for every locker of their table)
+    const tables = await observer.unsafe(`select format('%I.%I', n.nspname, c.relname) as name from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'`);
+    if (tables.length > 0) await observer.unsafe(`lock table ${tables.map((t) => t.name).join(', ')} in access share mode`);
+    let isDone = false;
+    const running = db.unsafe(sql).finally(() => (isDone = true));
+    running.catch(() => undefined);
+    const seen: Pick<Probe, 'locks' | 'names'> = { locks: new Set(), names: new Map() };
+    let hasWaited = false;
+    while (!isDone && !hasWaited) {
+      for (const row of await observer.unsafe(OBSERVE_SQL, [pid])) {
+        if (!row.granted) hasWaited = true;
+        if (row.oid === null) continue;
+        seen.locks.add(`${row.oid} ${row.mode}`); // a lock it waits for, it will hold
+        seen.names.set(String(row.oid), row.name);
+      }
+    }
+    await observer.unsafe('commit');
+    isOpen = false;
+    await running;
+    return hasWaited ? seen : undefined;
+  } finally {
+    if (isOpen) await observer.unsafe('rollback');
+  }
 }
 
 /** pg_locks mode names, weakest first. */

@@ -44,8 +44,10 @@ test('locks and rewrites of each statement, as the catalogs saw them', async () 
   const concurrent = only(report.migrations, '0005');
   assert.is(concurrent.transaction, false);
   assert.is(concurrent.up.statements[0].line, 2);
-  assert.not.ok(concurrent.up.statements[0].locks.some((l) => l.mode === 'ShareLock'));
-  assert.is(concurrent.up.statements[0].locks_observed, false);
+  const [build] = concurrent.up.statements;
+  assert.equal(modes(build, 'public.orders'), ['ShareUpdateExclusiveLock'], 'observed while it waited, and no ShareLock');
+  assert.is(build.locks_observed, undefined);
+  assert.equal(modes(concurrent.down.statements[0], 'public.orders'), ['ShareUpdateExclusiveLock'], 'DROP INDEX CONCURRENTLY');
 
   for (const m of report.migrations) assert.equal({ v: m.version, reverts: m.down.reverts, reapply: m.reapply.ok }, { v: m.version, reverts: true, reapply: true });
   assert.is(report.verdict, 'ok');
