@@ -24,6 +24,7 @@ interface Cluster {
   logPath: string;
   runAs: RunAs | undefined;
   log: (line: string) => void;
+  settings: string[]; // extra -c name=value for the server
 }
 interface Postmaster { pid: number; port: number; socketDir: string; status: string }
 
@@ -39,11 +40,17 @@ const startedHere = new Set<number>(); // postmaster pids
  * the one another live process started there. A server left behind by a dead process is stopped
  * and started afresh. Throws with PostgreSQL's own output when initdb or start-up fails.
  */
-export async function startEmbedded(dataDir: string, log: (line: string) => void, binaries?: Binaries): Promise<EmbeddedServer> {
+export interface EmbeddedOptions {
+  binaries?: Binaries; // another major's build (tests compare catalogs across majors)
+  settings?: Record<string, string>; // server settings for a start here (a disposable server may skip fsync)
+}
+
+export async function startEmbedded(dataDir: string, log: (line: string) => void, options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const dir = path.resolve(dataDir);
-  const bins = binaries ?? await loadBinaries(); // another major's build (tests compare catalogs across majors)
+  const bins = options.binaries ?? await loadBinaries();
   const runAs = await resolveRunAs();
-  const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log };
+  const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+  const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log, settings };
   await prepareDataDir(cluster, bins);
   const attached = await settleExisting(cluster);
   if (attached) return attached;
@@ -209,8 +216,8 @@ async function removeSocketDir(socketDir: string): Promise<void> {
   await fs.rm(socketDir, { recursive: true, force: true });
 }
 
-async function spawnServer({ pgdata, logPath, runAs }: Cluster, bin: string, socketDir: string): Promise<ChildProcess> {
-  const args = ['-D', pgdata, '-p', String(PORT), '-k', socketDir, '-c', 'listen_addresses=', '-c', 'logging_collector=off'];
+async function spawnServer({ pgdata, logPath, runAs, settings }: Cluster, bin: string, socketDir: string): Promise<ChildProcess> {
+  const args = ['-D', pgdata, '-p', String(PORT), '-k', socketDir, '-c', 'listen_addresses=', '-c', 'logging_collector=off', ...settings];
   const out = openSync(logPath, 'w');
   try {
     // Its own session, so a Ctrl-C meant for us cannot kill it mid-transaction, and output to a

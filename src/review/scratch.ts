@@ -67,7 +67,9 @@ async function locateServer(options: ScratchOptions): Promise<{ address: ServerA
   }
   const folder = join(options.root, '.dbvc', 'scratch');
   const { startEmbedded } = await import('../embedded.js');
-  const embedded = await startEmbedded(folder, options.onInfo).catch((error: Error & { hint?: string }) => {
+  // A crash loses nothing review needs (a template is rebuilt when missing), so the scratch server skips the flushes
+  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+  const embedded = await startEmbedded(folder, options.onInfo, { settings }).catch((error: Error & { hint?: string }) => {
     throw new DbvcError('connect', `the embedded scratch PostgreSQL did not start: ${error.message}`, {
       hint: error.hint ?? `see .dbvc/scratch/server.log; deleting .dbvc/scratch starts it afresh (only review's templates are lost), or pass --scratch-url`,
       cause: error,

@@ -29,7 +29,7 @@ const test = suite<{ server?: EmbeddedServer; pg18?: Db; suiteDb?: TestDatabase 
 test.before(async (context) => {
   if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(BINARIES)) return;
   const binaries = await import(BINARIES);
-  context.server = await startEmbedded(join(ROOT, '.dbvc/test-pg18'), () => {}, binaries);
+  context.server = await startEmbedded(join(ROOT, '.dbvc/test-pg18'), () => {}, { binaries });
   context.pg18 = postgres({ host: context.server.socketDir, port: context.server.port, username: 'postgres', database: 'postgres', max: 1, onnotice: () => {} }) as unknown as Db;
   context.suiteDb = await createDatabase();
 });
