@@ -19,6 +19,7 @@ export { DbvcError, EXIT_CODES } from './core/errors.js';
 
 export { VERSION } from './version.js';
 export { review, type ReviewOptions, type ReviewResult, type ReviewReport } from './review/index.js';
+export { renderReviewScript } from './review/script.js';
 
 export interface Reporter {
   info(line: string): void;

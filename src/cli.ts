@@ -150,8 +150,12 @@ prog.command('review [range]')
   .option('--scratch-url', 'Rehearse on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
   .option('--fail-on', 'Exit 3 on findings at or above this severity: error (default), warning or note')
   .option('--ddl-lock-timeout', 'The lock_timeout the real run sets (silences squawk\'s require-lock-timeout)')
+  .option('--sql', 'Print the upgrade script of the range (as upgrade --sql), each statement preceded by comments: its locks, rewrites and findings')
+  .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
   .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres')
   .action(command(async (log, o, _signal, range) => {
+    if (o.sql && o.json) throw new DbvcError('usage', '--sql and --json exclude each other', { hint: 'pick one: the annotated script or the JSON report' });
+    if (o.out !== undefined && !o.sql) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to write the annotated script' });
     const failOn = o['fail-on'] ?? 'error';
     if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'note') {
       throw new DbvcError('usage', `--fail-on ${String(failOn)} is not a severity`, { hint: 'use error, warning or note' });
@@ -159,10 +163,19 @@ prog.command('review [range]')
     const api = await loadApi();
     const config = await configure(log, o, range === undefined);
     const result = await api.review(config, { range, scratchUrl: o['scratch-url'], failOn, report: log, env: process.env });
-    if (o.json) log.json(result.report);
+    if (o.sql) await writeReviewScript(log, o, api, config, result.report);
+    else if (o.json) log.json(result.report);
     else printReview(log, result.report, failOn);
     return result.exitCode;
   }));
+
+async function writeReviewScript(log: Log, o: Options, api: typeof Api, config: Config, report: Api.ReviewReport): Promise<void> {
+  const files = await api.renderReviewScript(config, report);
+  if (o.out === undefined) return writeInChunks(log, files.map((f, i) => (i === 0 ? f.text : `\n${f.text}`)));
+  const script = { from: report.range.from, to: report.range.to, steps: report.migrations.length, files };
+  const written = await api.saveOffline(script, String(o.out), config.root);
+  log.info(`wrote ${written.length === 1 ? written[0] : `${written.length} files into ${String(o.out)}`}: review of ${report.range.from ?? 'base'} -> ${report.range.to ?? 'base'} (verdict ${report.verdict})`);
+}
 
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
   if (o.sql) return renderScript(log, o, direction, rev);

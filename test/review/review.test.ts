@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as api from '../../src/api.js';
 import type { MigrationReview, TracedStatement } from '../../src/core/review.js';
-import { snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
+import { runScript, snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
 import { capture, configFor, createDatabase, fixture, rejection, serverUrl } from '../helpers/db.js';
 
 const test = suite('review');
@@ -136,6 +136,27 @@ test('without a range it reviews what upgrade would apply, and leaves the target
     assert.equal(await snapshotLedger(target.db), ledger);
   } finally {
     await target.drop();
+  }
+});
+
+test('the annotated script (review --sql) leaves a database exactly as the online upgrade does', async () => {
+  const [online, offline] = [await createDatabase(), await createDatabase()];
+  try {
+    await api.upgrade(configFor(online.url, LOCKS), '0001', { report: capture() });
+    await api.upgrade(configFor(offline.url, LOCKS), '0001', { report: capture() });
+    const config = configFor('postgres://unused@localhost/unused', LOCKS);
+    const { report } = await api.review(config, { range: '0001:head', scratchUrl: serverUrl(), report: capture() });
+    const script = (await api.renderReviewScript(config, report)).map((f) => f.text).join('\n');
+    assert.match(script, /-- dbvc review: locks ShareLock public\.product; rewrites none; [\d.]+ ms on scratch\n(-- dbvc review: [^\n]*\n)*-- dbvc review: warning require-concurrent-index-creation \(squawk, 1:1\)/);
+    assert.match(script, /-- dbvc review: locks ShareUpdateExclusiveLock public\.orders; rewrites none; [\d.]+ ms on scratch\n(-- dbvc review: [^\n]*\n)*CREATE INDEX CONCURRENTLY/);
+    await api.upgrade(configFor(online.url, LOCKS), 'head', { report: capture() });
+    const result = await runScript(offline.url, script, offline.db);
+    assert.is(result.code, 0, result.stderr);
+    assert.equal(await snapshotSchema(offline.db), await snapshotSchema(online.db));
+    assert.equal(await snapshotLedger(offline.db), await snapshotLedger(online.db));
+  } finally {
+    await online.drop();
+    await offline.drop();
   }
 });
 
