@@ -24,6 +24,7 @@ interface Options extends Flags {
   'lock-timeout'?: string;
   'scratch-url'?: string;
   'fail-on'?: string;
+  'since-git'?: string;
   _: string[];
 }
 
@@ -150,19 +151,21 @@ prog.command('review [range]')
   .option('--scratch-url', 'Rehearse on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
   .option('--fail-on', 'Exit 3 on findings at or above this severity: error (default), warning or note')
   .option('--ddl-lock-timeout', 'The lock_timeout the real run sets (silences squawk\'s require-lock-timeout)')
+  .option('--since-git', 'Instead of RANGE: the migrations whose files were added or changed since this git commit (what a pull request adds)')
   .option('--sql', 'Print the upgrade script of the range (as upgrade --sql), each statement preceded by comments: its locks, rewrites and findings')
   .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
   .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres')
   .action(command(async (log, o, _signal, range) => {
     if (o.sql && o.json) throw new DbvcError('usage', '--sql and --json exclude each other', { hint: 'pick one: the annotated script or the JSON report' });
     if (o.out !== undefined && !o.sql) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to write the annotated script' });
+    if (range !== undefined && o['since-git'] !== undefined) throw new DbvcError('usage', 'a RANGE and --since-git exclude each other', { hint: 'give one: dbvc review 0041:head, or dbvc review --since-git origin/main' });
     const failOn = o['fail-on'] ?? 'error';
     if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'note') {
       throw new DbvcError('usage', `--fail-on ${String(failOn)} is not a severity`, { hint: 'use error, warning or note' });
     }
     const api = await loadApi();
-    const config = await configure(log, o, range === undefined);
-    const result = await api.review(config, { range, scratchUrl: o['scratch-url'], failOn, report: log, env: process.env });
+    const config = await configure(log, o, range === undefined && o['since-git'] === undefined);
+    const result = await api.review(config, { range, sinceGit: o['since-git'], scratchUrl: o['scratch-url'], failOn, report: log, env: process.env });
     if (o.sql) await writeReviewScript(log, o, api, config, result.report);
     else if (o.json) log.json(result.report);
     else printReview(log, result.report, failOn);
@@ -295,7 +298,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'scratch-url', 'fail-on'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'scratch-url', 'fail-on', 'since-git'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);

@@ -19,6 +19,7 @@ export type { ReviewReport } from '../core/review.js';
 
 export interface ReviewOptions {
   range?: string; // FROM:TO as for upgrade --sql; without it, what upgrade would apply to the target
+  sinceGit?: string; // instead of a range: the migrations whose files changed since this git commit
   scratchUrl?: string;
   failOn?: Severity; // default error
   report: Reporter;
@@ -38,9 +39,7 @@ export interface ReviewResult {
  */
 export async function review(config: Config, options: ReviewOptions): Promise<ReviewResult> {
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  const { fromIndex, toIndex } = options.range !== undefined
-    ? resolveRange(options.range, migrations, 'up')
-    : { fromIndex: await readTargetIndex(config, migrations, options.report), toIndex: migrations.length - 1 };
+  const { fromIndex, toIndex } = await resolveReviewed(config, migrations, options);
   const reviewed = migrations.slice(fromIndex + 1, toIndex + 1);
   const scratch = await openScratch({
     root: config.root, url: options.scratchUrl, env: options.env ?? {}, onNotice: () => {}, onInfo: options.report.info,
@@ -68,6 +67,18 @@ export async function review(config: Config, options: ReviewOptions): Promise<Re
   } finally {
     await scratch.close();
   }
+}
+
+async function resolveReviewed(config: Config, migrations: Migration[], options: ReviewOptions): Promise<{ fromIndex: number; toIndex: number }> {
+  if (options.sinceGit !== undefined) {
+    const { rangeSinceGit } = await import('./git.js');
+    const range = await rangeSinceGit(config.migrationsDir, options.sinceGit, migrations);
+    options.report.info(range ? `changed since ${options.sinceGit}: ${range}` : `no migration changed since ${options.sinceGit}`);
+    if (!range) return { fromIndex: migrations.length - 1, toIndex: migrations.length - 1 };
+    return resolveRange(range, migrations, 'up');
+  }
+  if (options.range !== undefined) return resolveRange(options.range, migrations, 'up');
+  return { fromIndex: await readTargetIndex(config, migrations, options.report), toIndex: migrations.length - 1 };
 }
 
 /** The target's current revision, read as status does: one session, no lock, nothing written. */

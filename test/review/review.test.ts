@@ -1,4 +1,8 @@
 // dbvc review against the suite's server as --scratch-url: the fixtures' known answers, statement by statement.
+import { execFileSync } from 'node:child_process';
+import { appendFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as api from '../../src/api.js';
@@ -157,6 +161,34 @@ test('the annotated script (review --sql) leaves a database exactly as the onlin
   } finally {
     await online.drop();
     await offline.drop();
+  }
+});
+
+test('--since-git REF reviews the migrations whose files changed since that commit, untracked ones included', async () => {
+  const repo = await mkdtemp(join(tmpdir(), 'dbvc-since-git-'));
+  try {
+    const dir = join(repo, 'sql');
+    await cp(LOCKS, dir, { recursive: true });
+    await rm(join(dir, '0005_concurrent_index.up.sql'));
+    await rm(join(dir, '0005_concurrent_index.down.sql'));
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, stdio: 'pipe' });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'base');
+    const config = configFor('postgres://unused@localhost/unused', dir);
+    const none = await api.review(config, { sinceGit: 'HEAD', scratchUrl: serverUrl(), report: capture() });
+    assert.equal(none.report.migrations, []);
+    await appendFile(join(dir, '0003_columns.down.sql'), '-- edited\n');
+    await writeFile(join(dir, '0005_more.up.sql'), 'CREATE TABLE more (id int);\n');
+    await writeFile(join(dir, '0005_more.down.sql'), 'DROP TABLE more;\n');
+    const { report } = await api.review(config, { sinceGit: 'HEAD', scratchUrl: serverUrl(), report: capture() });
+    assert.equal(report.range, { from: '0002', to: '0005' });
+    assert.equal(report.migrations.map((m) => m.version), ['0003', '0004', '0005']);
+    const error = await rejection(api.review(config, { sinceGit: 'no-such-ref', scratchUrl: serverUrl(), report: capture() }));
+    assert.is(error.code, 'usage');
+    assert.match(error.message, /^--since-git no-such-ref: git could not list the changed migrations: /);
+  } finally {
+    await rm(repo, { recursive: true, force: true });
   }
 });
 
