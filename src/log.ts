@@ -2,7 +2,7 @@
 import pc from 'picocolors';
 import type { Reporter } from './api.js';
 import { DbvcError } from './core/errors.js';
-import { decideVerdict } from './core/findings.js';
+import { decideVerdict, LOCK_MODES as MODES } from './core/findings.js';
 import type { Step } from './core/plan.js';
 import type { ReviewReport, Severity, TracedStatement } from './core/review.js';
 
@@ -135,10 +135,20 @@ function printStatement(log: Log, file: string, s: TracedStatement): void {
   const c = log.colors;
   const first = s.sql.split('\n')[0];
   const shown = first.length > 60 ? `${first.slice(0, 59)}…` : first;
-  const locks = s.locks.map((l) => `${l.mode === 'AccessExclusiveLock' ? c.red(l.mode) : l.mode} ${l.relation}`);
+  const locks = strongestLocks(s).map((l) => `${l.mode === 'AccessExclusiveLock' ? c.red(l.mode) : l.mode} ${l.relation}`);
   if (s.locks_observed === false) locks.push('locks not observable (outside a transaction)');
   const rewrites = s.rewrites.length > 0 ? `; ${c.red('rewrites')} ${s.rewrites.join(', ')}` : '';
   log.result(`  ${c.dim(`${file}:${s.line}`)} ${shown}  ${c.dim(formatMs(s.ms))}${locks.length > 0 ? `\n      ${locks.join(', ')}` : ''}${rewrites}`);
+}
+
+// On a terminal one lock per relation, its strongest (the JSON keeps them all).
+function strongestLocks(s: TracedStatement): TracedStatement['locks'] {
+  const strongest = new Map<string, string>();
+  for (const lock of s.locks) {
+    const held = strongest.get(lock.relation);
+    if (!held || MODES.indexOf(lock.mode) > MODES.indexOf(held)) strongest.set(lock.relation, lock.mode);
+  }
+  return [...strongest].map(([relation, mode]) => ({ relation, mode }));
 }
 
 function changeSign(change: string): string {

@@ -2,6 +2,9 @@
 // by it, and the verdict and exit code of a whole review.
 import type { Finding, MigrationReview, ReviewReport, RunTrace, Severity, TracedStatement } from './review.js';
 
+/** pg_locks mode names, weakest first. */
+export const LOCK_MODES = ['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
+
 /** squawk's JSON reporter, one element per finding (line and column 0-based). */
 export interface SquawkRow {
   file: string;

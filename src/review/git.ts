@@ -38,3 +38,13 @@ async function listFiles(dir: string, args: string[], ref: string): Promise<stri
     });
   }
 }
+
+/** HEAD's commit when the project is a git checkout, else null (the report then says nothing of git). */
+export async function readGitCommit(root: string): Promise<string | null> {
+  try {
+    const { stdout } = await run('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: root });
+    return stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}

@@ -10,6 +10,7 @@ import type { DownTrace, Finding, MigrationReview, ReviewReport, RunTrace, Sever
 import { compareSnapshots } from '../core/snapshot.js';
 import { loadMigrations } from '../fs.js';
 import type { Db } from '../store.js';
+import { readGitCommit } from './git.js';
 import { lintFiles } from './lint.js';
 import { openScratch } from './scratch.js';
 import { readSnapshot } from './snapshot.js';
@@ -61,7 +62,7 @@ export async function review(config: Config, options: ReviewOptions): Promise<Re
     const report: ReviewReport = {
       range: { from: fromIndex < 0 ? null : migrations[fromIndex].version, to: toIndex < 0 ? null : migrations[toIndex].version },
       target: config.db, scratch: { server_version: scratch.serverVersion, embedded: scratch.isEmbedded, warm: database?.isWarm ?? false },
-      verdict, made_at: new Date().toISOString(), migrations: results,
+      verdict, made_at: new Date().toISOString(), git_commit: await readGitCommit(config.root), migrations: results,
     };
     return { report, exitCode: exitCodeOf(verdict), warm: database?.isWarm ?? false };
   } finally {

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { locateOffset } from '../core/errors.js';
 import { lineOf, scanSql, type Statement } from '../core/lexer.js';
 import { refusesTransaction } from '../core/parse.js';
+import { LOCK_MODES } from '../core/findings.js';
 import type { ReviewError, RunTrace, TracedStatement } from '../core/review.js';
 import type { Db } from '../store.js';
 
@@ -85,7 +86,7 @@ function traceStatement(text: string, statement: Statement, sql: string, ms: num
     const [oid, mode] = key.split(' ');
     if (!before.locks.has(key) && existing.has(oid)) locks.push({ relation: after.names.get(oid)!, mode });
   }
-  locks.sort((a, b) => (a.relation === b.relation ? MODES.indexOf(b.mode) - MODES.indexOf(a.mode) : a.relation < b.relation ? -1 : 1));
+  locks.sort((a, b) => (a.relation === b.relation ? LOCK_MODES.indexOf(b.mode) - LOCK_MODES.indexOf(a.mode) : a.relation < b.relation ? -1 : 1));
   const rewrites: string[] = [];
   for (const [oid, node] of after.files) {
     const was = before.files.get(oid);
@@ -140,8 +141,6 @@ async function runObserved(db: Db, sql: string, observer: Db): Promise<Pick<Prob
   }
 }
 
-/** pg_locks mode names, weakest first. */
-export const MODES = ['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
