@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as api from '../../src/api.js';
+import { lintFiles } from '../../src/review/lint.js';
 import type { MigrationReview, TracedStatement } from '../../src/core/review.js';
 import { runScript, snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
-import { capture, configFor, createDatabase, fixture, rejection, serverUrl } from '../helpers/db.js';
+import { capture, configFor, createDatabase, fixture, rejection, ROOT, serverUrl } from '../helpers/db.js';
 
 const test = suite('review');
 
@@ -190,6 +191,17 @@ test('--since-git REF reviews the migrations whose files changed since that comm
   } finally {
     await rm(repo, { recursive: true, force: true });
   }
+});
+
+test('squawk that cannot run is an error (fail closed), never an empty list of findings', async () => {
+  const file = { path: 'test/fixtures/review-locks/0002_index.up.sql', noTransaction: false };
+  const clean = await lintFiles([{ path: 'test/fixtures/review-downs/0002_leave_column.down.sql', noTransaction: false }], { root: ROOT, pgVersion: '17.10', setsLockTimeout: false });
+  assert.equal(clean, []);
+  const badVersion = await rejection(lintFiles([file], { root: ROOT, pgVersion: 'nope', setsLockTimeout: false }));
+  assert.is(badVersion.code, 'lint');
+  assert.match(badVersion.message, /^squawk did not run: exit 2: error: invalid value 'nope' for '--pg-version <PG_VERSION>'/);
+  const missing = await rejection(lintFiles([{ path: 'no/such/file.sql', noTransaction: true }], { root: ROOT, pgVersion: '17.10', setsLockTimeout: false }));
+  assert.is(missing.code, 'lint');
 });
 
 test('an unreachable scratch server is exit 5, not a clean review', async () => {
