@@ -155,7 +155,7 @@ prog.command('review [range]')
   .option('--sql', 'Print the upgrade script of the range (as upgrade --sql), each statement preceded by comments: its locks, rewrites and findings')
   .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
   .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres')
-  .action(command(async (log, o, _signal, range) => {
+  .action(command(async (log, o, signal, range) => {
     if (o.sql && o.json) throw new DbvcError('usage', '--sql and --json exclude each other', { hint: 'pick one: the annotated script or the JSON report' });
     if (o.out !== undefined && !o.sql) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to write the annotated script' });
     if (range !== undefined && o['since-git'] !== undefined) throw new DbvcError('usage', 'a RANGE and --since-git exclude each other', { hint: 'give one: dbvc review 0041:head, or dbvc review --since-git origin/main' });
@@ -165,7 +165,7 @@ prog.command('review [range]')
     }
     const api = await loadApi();
     const config = await configure(log, o, range === undefined && o['since-git'] === undefined);
-    const result = await api.review(config, { range, sinceGit: o['since-git'], scratchUrl: o['scratch-url'], failOn, report: log, env: process.env });
+    const result = await api.review(config, { range, sinceGit: o['since-git'], scratchUrl: o['scratch-url'], failOn, report: log, signal, env: process.env });
     if (o.sql) await writeReviewScript(log, o, api, config, result.report);
     else if (o.json) log.json(result.report);
     else printReview(log, result.report, failOn);

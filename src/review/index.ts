@@ -24,6 +24,7 @@ export interface ReviewOptions {
   scratchUrl?: string;
   failOn?: Severity; // default error
   report: Reporter;
+  signal?: AbortSignal; // Ctrl-C: stop before the next migration; the scratch database is dropped all the same
   env?: NodeJS.ProcessEnv;
 }
 
@@ -52,7 +53,7 @@ export async function review(config: Config, options: ReviewOptions): Promise<Re
     const database = reviewed.length > 0 ? await scratch.prepare(migrations.slice(0, fromIndex + 1)) : undefined;
     let results: MigrationReview[] = [];
     try {
-      if (database) results = await rehearseAll(database, reviewed, config.schema);
+      if (database) results = await rehearseAll(database, reviewed, config.schema, options.signal);
     } finally {
       await database?.drop();
     }
@@ -109,10 +110,11 @@ function lintTargets(m: Migration) {
 
 // Each migration starts where the previous one's up left the scratch database; once that state is unknown
 // (a failure), the rest are listed as not rehearsed rather than rehearsed on the wrong schema.
-async function rehearseAll(db: Sessions, reviewed: Migration[], schema: string): Promise<MigrationReview[]> {
+async function rehearseAll(db: Sessions, reviewed: Migration[], schema: string, signal?: AbortSignal): Promise<MigrationReview[]> {
   const results: MigrationReview[] = [];
   let stopped: string | undefined;
   for (const migration of reviewed) {
+    if (signal?.aborted) throw new DbvcError('interrupted', `review interrupted before ${migration.up.path}`, { hint: 'nothing was written to the target; the scratch database is dropped' });
     if (stopped) {
       results.push(notRehearsed(migration, stopped));
       continue;

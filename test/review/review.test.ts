@@ -9,7 +9,7 @@ import * as api from '../../src/api.js';
 import { lintFiles } from '../../src/review/lint.js';
 import type { MigrationReview, TracedStatement } from '../../src/core/review.js';
 import { runScript, snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
-import { capture, configFor, createDatabase, fixture, rejection, ROOT, serverUrl } from '../helpers/db.js';
+import { capture, configFor, connect, createDatabase, fixture, rejection, ROOT, serverUrl } from '../helpers/db.js';
 
 const test = suite('review');
 
@@ -202,6 +202,21 @@ test('squawk that cannot run is an error (fail closed), never an empty list of f
   assert.match(badVersion.message, /^squawk did not run: exit 2: error: invalid value 'nope' for '--pg-version <PG_VERSION>'/);
   const missing = await rejection(lintFiles([{ path: 'no/such/file.sql', noTransaction: true }], { root: ROOT, pgVersion: '17.10', setsLockTimeout: false }));
   assert.is(missing.code, 'lint');
+});
+
+test('Ctrl-C stops the review before the next migration (exit 130) and leaves no scratch database behind', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  const config = configFor('postgres://unused@localhost/unused', LOCKS);
+  const error = await rejection(api.review(config, { range: '0001:0002', scratchUrl: serverUrl(), signal: controller.signal, report: capture() }));
+  assert.is(error.code, 'interrupted');
+  const admin = connect(serverUrl());
+  try {
+    const left = await admin`select datname from pg_database where datname like 'dbvc\\_scratch\\_%' and datname not like 'dbvc\\_scratch\\_tpl\\_%'`;
+    assert.equal(left.map((r) => r.datname), []);
+  } finally {
+    await admin.end();
+  }
 });
 
 test('an unreachable scratch server is exit 5, not a clean review', async () => {
