@@ -62,7 +62,8 @@ export async function traceFile(db: Db, input: TraceInput, observer?: Db): Promi
     const ms = performance.now() - began;
     const after = await probe(db);
     if (isWrapped) await db.unsafe('commit');
-    traced.push(traceStatement(input.text, statement, sql, ms, before, observed ? { ...after, locks: observed.locks, names: new Map([...after.names, ...observed.names]) } : after, existing, isBare && !observed));
+    const held = observed ? { ...after, locks: observed.locks, names: new Map([...after.names, ...observed.names]) } : after;
+    traced.push(traceStatement(input.text, statement, sql, ms, before, held, existing, isBare && !observed));
     before = isWrapped || isBare ? await probe(db) : after;
   }
   if (!input.noTransaction) await db.unsafe('commit');
