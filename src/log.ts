@@ -112,7 +112,7 @@ export function printReview(log: Log, report: ReviewReport, failOn: Severity): v
   for (const m of report.migrations) {
     const took = m.up.statements.reduce((sum, s) => sum + s.ms, 0);
     const down = m.down.reverts === true ? 'down reverts' : m.down.reverts === false ? c.red('down does not revert') : `down ${m.down.skipped ?? 'not checked'}`;
-    log.result(`${word[decideVerdict([m], failOn)]}  ${m.version}_${m.name}  ${c.dim(`${m.transaction ? 'transaction' : 'no-transaction'}, ${m.up.statements.length} statements, ${formatMs(took)}; ${down}`)}`);
+    log.result(`${word[decideVerdict([m], failOn)]}  ${m.version}_${m.name}  ${c.dim(`${m.transaction ? 'transaction' : 'no-transaction'}, ${m.up.statements.length} statement${m.up.statements.length === 1 ? '' : 's'}, ${formatMs(took)}; ${down}`)}`);
     if (m.skipped) log.result(`  ${m.skipped}`);
     for (const change of m.changes) log.result(`  ${changeSign(change.change)} ${change.kind} ${change.name}${change.detail ? c.dim(`  ${change.detail}`) : ''}`);
     for (const s of m.up.statements) printStatement(log, m.file, s);
@@ -138,7 +138,8 @@ function printStatement(log: Log, file: string, s: TracedStatement): void {
   const locks = strongestLocks(s).map((l) => `${l.mode === 'AccessExclusiveLock' ? c.red(l.mode) : l.mode} ${l.relation}`);
   if (s.locks_observed === false) locks.push('locks not observable (outside a transaction)');
   const rewrites = s.rewrites.length > 0 ? `; ${c.red('rewrites')} ${s.rewrites.join(', ')}` : '';
-  log.result(`  ${c.dim(`${file}:${s.line}`)} ${shown}  ${c.dim(formatMs(s.ms))}${locks.length > 0 ? `\n      ${locks.join(', ')}` : ''}${rewrites}`);
+  const ms = s.ms < 10 ? `${s.ms.toFixed(1)} ms` : formatMs(s.ms);
+  log.result(`  ${c.dim(`${file}:${s.line}`)} ${shown}  ${c.dim(ms)}${locks.length > 0 ? `\n      ${locks.join(', ')}` : ''}${rewrites}`);
 }
 
 // On a terminal one lock per relation, its strongest (the JSON keeps them all).

@@ -58,7 +58,7 @@ test('the terminal shows a verdict line per migration; --fail-on warning turns s
   const result = await run(['review', '0001:0002', '--fail-on', 'warning'], project);
   assert.is(result.code, 3, result.stderr);
   const lines = result.stdout.split('\n');
-  assert.match(lines[0], /^findings {2}0002_index {2}transaction, 1 statements, .*; down reverts$/);
+  assert.match(lines[0], /^findings {2}0002_index {2}transaction, 1 statement, .*; down reverts$/);
   assert.ok(lines.some((l) => /sql\/local\/0002_index\.up\.sql:1 CREATE INDEX product_sku_idx ON product \(sku\);/.test(l)));
   assert.ok(lines.some((l) => l.trim() === 'ShareLock public.product'));
   assert.ok(lines.some((l) => l.startsWith('  warning sql/local/0002_index.up.sql:1:1 require-concurrent-index-creation: ')));
