@@ -9,7 +9,7 @@ import * as api from '../../src/api.js';
 import { lintFiles } from '../../src/review/lint.js';
 import type { MigrationReview, TracedStatement } from '../../src/core/review.js';
 import { runScript, snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
-import { capture, configFor, connect, createDatabase, fixture, rejection, ROOT, serverUrl } from '../helpers/db.js';
+import { capture, configFor, connect, copyFixture, createDatabase, fixture, rejection, ROOT, serverUrl } from '../helpers/db.js';
 
 const test = suite('review');
 
@@ -216,6 +216,20 @@ test('Ctrl-C stops the review before the next migration (exit 130) and leaves no
     assert.equal(left.map((r) => r.datname), []);
   } finally {
     await admin.end();
+  }
+});
+
+test('an earlier migration that fails while the scratch database is brought up to the range is exit 1, naming it', async () => {
+  const dir = await copyFixture('review-downs');
+  try {
+    await writeFile(join(dir, '0009_later.up.sql'), 'CREATE TABLE later (id int);\n');
+    await writeFile(join(dir, '0009_later.down.sql'), 'DROP TABLE later;\n');
+    const config = configFor('postgres://unused@localhost/unused', dir);
+    const error = await rejection(api.review(config, { range: '0008:0009', scratchUrl: serverUrl(), report: capture() }));
+    assert.is(error.code, 'sql');
+    assert.match(error.message, /0008_add_value\.up\.sql failed on the scratch database while bringing it to the revision before the review: unsafe use of new value "archived"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
