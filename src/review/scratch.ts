@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Config, ServerAddress } from '../config.js';
 import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
-import { scanSql } from '../core/lexer.js';
 import type { Migration } from '../core/plan.js';
 import type { Db } from '../store.js';
+import { buildTemplate } from './template.js';
 
 export interface ScratchOptions {
   root: string; // the project: the embedded server lives in <root>/.dbvc/scratch
@@ -128,43 +128,4 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
 async function databaseExists(admin: Db, name: string): Promise<boolean> {
   const rows = await admin`select 1 from pg_database where datname = ${name}`;
   return rows.length > 0;
-}
-
-// Built under a name of its own and renamed when complete, so a template that exists is always whole.
-async function buildTemplate(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[], template: string): Promise<void> {
-  const building = `dbvc_scratch_build_${randomBytes(6).toString('hex')}`;
-  await admin.unsafe(`create database ${building} template template0`);
-  try {
-    const connection = await open(building);
-    try {
-      for (const migration of earlier) await applyPlainly(connection.db, migration);
-    } finally {
-      await connection.close();
-    }
-    await admin.unsafe(`alter database ${building} rename to ${template}`).catch((error: { code?: string }) => {
-      if (error.code !== '42P04') throw error; // another review built the same template meanwhile: use theirs
-    });
-  } finally {
-    await admin.unsafe(`drop database if exists ${building} with (force)`);
-  }
-}
-
-async function applyPlainly(db: Db, migration: Migration): Promise<void> {
-  try {
-    if (!migration.up.noTransaction) {
-      await db.begin((tx) => tx.unsafe(migration.up.text));
-      return;
-    }
-    for (const s of scanSql(migration.up.text).statements) {
-      if (s.words.length > 0) await db.unsafe(migration.up.text.slice(s.start, s.end));
-    }
-  } catch (error) {
-    const e = error as { code?: string; message?: string };
-    throw new DbvcError('sql', `${migration.up.path} failed on the scratch database while bringing it to the revision before the review: ${e.message}`, {
-      file: migration.up.path,
-      lines: e.code ? [`SQLSTATE ${e.code}`] : [],
-      hint: `run dbvc review on a range that starts at or before ${migration.version} to see where`,
-      cause: error,
-    });
-  }
 }
