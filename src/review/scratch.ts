@@ -43,14 +43,16 @@ export async function openScratch(options: ScratchOptions): Promise<ScratchServe
     admin = await open(address.database);
   } catch (error) {
     await stop();
-    throw asScratchError(error, address);
+    throw asScratchError(error, address, 'is unreachable', 'check --scratch-url, or leave it out to use an embedded PostgreSQL');
   }
   const [{ server_version }] = await admin.db`show server_version`;
   return {
     serverVersion: String(server_version).split(' ')[0],
     isEmbedded: !options.url,
     display: address.display,
-    prepare: (earlier) => prepareDatabase(admin.db, open, earlier),
+    prepare: (earlier) => prepareDatabase(admin.db, open, earlier).catch((error) => {
+      throw asScratchError(error, address, 'cannot hold a scratch database', 'the --scratch-url user needs CREATEDB (dbvc creates and drops only dbvc_scratch_* databases)');
+    }),
     async close() {
       await admin.close();
       await stop();
@@ -89,12 +91,10 @@ async function connectTo(address: ServerAddress, database: string, options: Scra
 }
 
 // By its code rather than instanceof: connect.ts is loaded on demand, and a test runner may hold two copies of it.
-function asScratchError(error: unknown, address: ServerAddress): unknown {
+function asScratchError(error: unknown, address: ServerAddress, what: string, hint: string): unknown {
   const e = error as { code?: unknown; message?: string; hint?: string; name?: string };
   if (e?.name === 'DbvcError' && e.code !== 'connect') return error;
-  return new DbvcError('connect', `the scratch server ${address.display} is unreachable: ${e?.message ?? String(error)}`, {
-    hint: e?.hint ?? 'check --scratch-url, or leave it out to use an embedded PostgreSQL', cause: error,
-  });
+  return new DbvcError('connect', `the scratch server ${address.display} ${what}: ${e?.message ?? String(error)}`, { hint: e?.hint ?? hint, cause: error });
 }
 
 /** dbvc_scratch_tpl_ and 24 hex digits of the SHA-256 of the chain of checksums: the same history, the same name. */
@@ -113,8 +113,16 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
   }
   const name = `dbvc_scratch_${randomBytes(6).toString('hex')}`;
   await admin.unsafe(`create database ${name} template ${template}`);
-  const connection = await open(name);
-  const observer = await open(name);
+  let connection: Connection | undefined;
+  let observer: Connection;
+  try {
+    connection = await open(name);
+    observer = await open(name);
+  } catch (error) {
+    await connection?.close();
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    throw error;
+  }
   return {
     name, db: connection.db, observer: observer.db, isWarm,
     async drop() {

@@ -233,6 +233,24 @@ test('an earlier migration that fails while the scratch database is brought up t
   }
 });
 
+test('a --scratch-url user who may not create databases is exit 5, saying what it needs', async () => {
+  const admin = connect(serverUrl());
+  const role = `dbvc_review_${process.pid}`;
+  await admin.unsafe(`create role ${role} login nocreatedb`);
+  try {
+    const url = new URL(serverUrl());
+    url.username = role;
+    url.password = '';
+    const error = await rejection(api.review(configFor('postgres://unused@localhost/unused', LOCKS), { range: '0001:0002', scratchUrl: url.href, report: capture() }));
+    assert.is(error.code, 'connect');
+    assert.match(error.message, /cannot hold a scratch database: permission denied to create database$/);
+    assert.match(error.hint, /needs CREATEDB/);
+  } finally {
+    await admin.unsafe(`drop role ${role}`);
+    await admin.end();
+  }
+});
+
 test('an unreachable scratch server is exit 5, not a clean review', async () => {
   const error = await rejection(api.review(configFor('postgres://unused@localhost/unused', LOCKS), { range: '0001:0002', scratchUrl: 'postgres://u:S3cret@127.0.0.1:1/x', report: capture() }));
   assert.is(error.code, 'connect', error.message);
