@@ -1,6 +1,7 @@
 // Runs one migration file on a scratch database as a real run would, statement by statement, and records what
 // each statement did: the locks the session newly holds, the relations it rewrote, and its time.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as pause } from 'node:timers/promises';
 import { locateOffset } from '../core/errors.js';
 import { lineOf, scanSql, type Statement } from '../core/lexer.js';
 import { refusesTransaction } from '../core/parse.js';
@@ -132,6 +133,7 @@ async function runObserved(db: Db, sql: string, observer: Db): Promise<Pick<Prob
         seen.locks.add(`${row.oid} ${row.mode}`); // a lock it waits for, it will hold
         seen.names.set(String(row.oid), row.name);
       }
+      if (!hasWaited) await pause(2); // a statement that never waits (VACUUM) is polled gently until it ends
     }
     await observer.unsafe('commit');
     isOpen = false;
