@@ -26,7 +26,7 @@ const only = (migrations: MigrationReview[], version: string) => migrations.find
 
 test('locks and rewrites of each statement, as the catalogs saw them', async () => {
   const { report, exitCode } = await reviewRange(LOCKS, '0001:head');
-  assert.equal(report.migrations.map((m) => m.version), ['0002', '0003', '0004', '0005']);
+  assert.equal(report.migrations.map((m) => m.version), ['0002', '0003', '0004', '0005', '0006']);
   const [index] = only(report.migrations, '0002').up.statements;
   assert.ok(modes(index, 'public.product').includes('ShareLock'), 'CREATE INDEX takes ShareLock');
   assert.not.ok(modes(index, 'public.product').includes('AccessExclusiveLock'));
@@ -53,6 +53,9 @@ test('locks and rewrites of each statement, as the catalogs saw them', async () 
   assert.equal(modes(build, 'public.orders'), ['ShareUpdateExclusiveLock'], 'observed while it waited, and no ShareLock');
   assert.is(build.locks_observed, undefined);
   assert.equal(modes(concurrent.down.statements[0], 'public.orders'), ['ShareUpdateExclusiveLock'], 'DROP INDEX CONCURRENTLY');
+
+  const [vacuum] = only(report.migrations, '0006').up.statements;
+  assert.equal([vacuum.locks, vacuum.locks_observed], [[], false], 'VACUUM never waits: its locks cannot be read, and the report says so');
 
   for (const m of report.migrations) assert.equal({ v: m.version, reverts: m.down.reverts, reapply: m.reapply.ok }, { v: m.version, reverts: true, reapply: true });
   assert.is(report.verdict, 'ok');
