@@ -10,7 +10,7 @@ import type { DownTrace, Finding, MigrationReview, ReviewReport, RunTrace, Sever
 import { compareSnapshots } from '../core/snapshot.js';
 import { loadMigrations } from '../fs.js';
 import type { Db } from '../store.js';
-import { readGitCommit } from './git.js';
+import { rangeSinceGit, readGitCommit } from './git.js';
 import { lintFiles } from './lint.js';
 import { openScratch } from './scratch.js';
 import { readSnapshot } from './snapshot.js';
@@ -60,20 +60,24 @@ export async function review(config: Config, options: ReviewOptions): Promise<Re
     const lint = await linting;
     results.forEach((m, i) => (m.findings = mergeFindings(m, reviewed[i], lint)));
     const verdict = decideVerdict(results, options.failOn ?? 'error');
+    const warm = database?.isWarm ?? false;
     const report: ReviewReport = {
-      range: { from: fromIndex < 0 ? null : migrations[fromIndex].version, to: toIndex < 0 ? null : migrations[toIndex].version },
-      target: config.db, scratch: { server_version: scratch.serverVersion, embedded: scratch.isEmbedded, warm: database?.isWarm ?? false },
+      range: { from: versionAt(migrations, fromIndex), to: versionAt(migrations, toIndex) }, target: config.db,
+      scratch: { server_version: scratch.serverVersion, embedded: scratch.isEmbedded, warm },
       verdict, made_at: new Date().toISOString(), git_commit: await readGitCommit(config.root), migrations: results,
     };
-    return { report, exitCode: exitCodeOf(verdict), warm: database?.isWarm ?? false };
+    return { report, exitCode: exitCodeOf(verdict), warm };
   } finally {
     await scratch.close();
   }
 }
 
+function versionAt(migrations: Migration[], index: number): string | null {
+  return index < 0 ? null : migrations[index].version;
+}
+
 async function resolveReviewed(config: Config, migrations: Migration[], options: ReviewOptions): Promise<{ fromIndex: number; toIndex: number }> {
   if (options.sinceGit !== undefined) {
-    const { rangeSinceGit } = await import('./git.js');
     const range = await rangeSinceGit(config.migrationsDir, options.sinceGit, migrations);
     options.report.info(range ? `changed since ${options.sinceGit}: ${range}` : `no migration changed since ${options.sinceGit}`);
     if (!range) return { fromIndex: migrations.length - 1, toIndex: migrations.length - 1 };
