@@ -76,7 +76,13 @@ BENCH_ARGS ?=
 .PHONY: bench bench-page
 bench: build
 	node bench/run.mjs $(BENCH_ARGS)
+	node bench/review.mjs
 	node bench/page.mjs
 
 bench-page: build
 	node bench/page.mjs
+
+# W6 alone (issue 14): dbvc review of 1 new migration on 1000 applied, cold and warm, beside W1
+.PHONY: bench-review
+bench-review: build
+	node bench/review.mjs

@@ -22,6 +22,8 @@ export { VERSION } from './version.js';
 export { renumber, type Renumbered } from './authoring/renumber.js';
 export { current, history, show, status, type MigrationDetail, type StatusReport } from './inspect.js';
 export type { HistoryRow } from './store.js';
+export { review, type ReviewOptions, type ReviewResult, type ReviewReport } from './review/index.js';
+export { renderReviewScript } from './review/script.js';
 
 const DIFF_LINES_IN_ERRORS = 12; // of a changed file's diff; dbvc show prints it whole
 

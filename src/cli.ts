@@ -4,7 +4,7 @@ import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
-import { alignColumns, createLog, formatMs, type Log } from './log.js';
+import { alignColumns, createLog, formatMs, printReview, type Log } from './log.js';
 import { findProjectRoot } from './project.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +27,9 @@ interface Options extends Flags {
   'lock-timeout'?: string;
   wait?: boolean;
   'wait-timeout'?: string;
+  'scratch-url'?: string;
+  'fail-on'?: string;
+  'since-git'?: string;
   _: string[];
 }
 
@@ -237,6 +240,42 @@ prog.command('import-alembic <upgrade> [downgrade]')
 
 addTargetOptions(false);
 
+prog.command('review [range]')
+  .describe('Rehearse migrations on a scratch database: the locks and rewrites of each statement, the schema changes, whether the down file reverts the up, and squawk\'s findings. RANGE (FROM:TO as for upgrade --sql) needs no target; without it, what upgrade would apply to the target')
+  .option('--json', 'Print the review as JSON (the contract in the README)')
+  .option('--scratch-url', 'Rehearse on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
+  .option('--fail-on', 'Exit 3 on findings at or above this severity: error (default), warning or note')
+  .option('--ddl-lock-timeout', 'The lock_timeout the real run sets (silences squawk\'s require-lock-timeout)')
+  .option('--since-git', 'Instead of RANGE: the migrations whose files were added or changed since this git commit (what a pull request adds)')
+  .option('--sql', 'Print the upgrade script of the range (as upgrade --sql), each statement preceded by comments: its locks, rewrites and findings')
+  .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
+  .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres')
+  .action(command(async (log, o, signal, range) => {
+    if (o.sql && o.json) throw new DbvcError('usage', '--sql and --json exclude each other', { hint: 'pick one: the annotated script or the JSON report' });
+    if (o.out !== undefined && !o.sql) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to write the annotated script' });
+    if (range !== undefined && o['since-git'] !== undefined) throw new DbvcError('usage', 'a RANGE and --since-git exclude each other', { hint: 'give one: dbvc review 0041:head, or dbvc review --since-git origin/main' });
+    const failOn = o['fail-on'] ?? 'error';
+    if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'note') {
+      throw new DbvcError('usage', `--fail-on ${String(failOn)} is not a severity`, { hint: 'use error, warning or note' });
+    }
+    const api = await loadApi();
+    const config = await configure(log, o, range === undefined && o['since-git'] === undefined);
+    const result = await api.review(config, { range, sinceGit: o['since-git'], scratchUrl: o['scratch-url'], failOn, report: log, signal, env: process.env });
+    if (o.sql) await writeReviewScript(log, o, api, config, result.report);
+    else if (o.json) log.json(result.report);
+    else printReview(log, result.report, failOn);
+    return result.exitCode;
+  }));
+addTargetOptions(true);
+
+async function writeReviewScript(log: Log, o: Options, api: typeof Api, config: Config, report: Api.ReviewReport): Promise<void> {
+  const files = await api.renderReviewScript(config, report);
+  if (o.out === undefined) return writeInChunks(log, files.map((f, i) => (i === 0 ? f.text : `\n${f.text}`)));
+  const script = { from: report.range.from, to: report.range.to, steps: report.migrations.length, files };
+  const written = await api.saveOffline(script, String(o.out), config.root);
+  log.info(`wrote ${written.length === 1 ? written[0] : `${written.length} files into ${String(o.out)}`}: review of ${report.range.from ?? 'base'} -> ${report.range.to ?? 'base'} (verdict ${report.verdict})`);
+}
+
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
   if (o.sql) return renderScript(log, o, direction, rev);
   if (o.out !== undefined) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to render a script instead of running the migrations' });
@@ -415,7 +454,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout', 'scratch-url', 'fail-on', 'since-git'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);

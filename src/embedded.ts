@@ -20,12 +20,14 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+export type { Binaries } from './embedded-place.js';
 interface Cluster {
   dir: string;
   pgdata: string;
   logPath: string;
   runAs: RunAs | undefined;
   log: (line: string) => void;
+  settings: string[]; // extra -c name=value for the server
 }
 interface Postmaster { pid: number; port: number; socketDir: string; status: string }
 
@@ -41,11 +43,17 @@ const SOCKET_PREFIX = 'dbvc-socket-';
  * A server left behind by dead processes is stopped and started afresh. Throws with PostgreSQL's own output when
  * initdb or start-up fails.
  */
-export async function startEmbedded(dataDir: string, log: (line: string) => void): Promise<EmbeddedServer> {
+export interface EmbeddedOptions {
+  binaries?: Binaries; // another major's build (tests compare catalogs across majors)
+  settings?: Record<string, string>; // server settings for a start here (a disposable server may skip fsync)
+}
+
+export async function startEmbedded(dataDir: string, log: (line: string) => void, options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const runAs = await resolveRunAs();
-  const bins = await placeBinaries(await loadBinaries(), runAs);
+  const bins = await placeBinaries(options.binaries ?? await loadBinaries(), runAs);
   const dir = await placeDataDir(path.resolve(dataDir), runAs);
-  const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log };
+  const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+  const cluster = { dir, pgdata: path.join(dir, 'pgdata'), logPath: path.join(dir, 'server.log'), runAs, log, settings };
   await prepareDataDir(cluster);
   return withClusterLock(dir, async () => {
     const server = (await settleExisting(cluster)) ?? (await initialiseAndLaunch(cluster, bins));
@@ -211,8 +219,8 @@ async function removeSocketDir(socketDir: string): Promise<void> {
   await fs.rm(socketDir, { recursive: true, force: true });
 }
 
-async function spawnServer({ pgdata, logPath, runAs }: Cluster, bin: string, socketDir: string): Promise<ChildProcess> {
-  const args = ['-D', pgdata, '-p', String(PORT), '-k', socketDir, '-c', 'listen_addresses=', '-c', 'logging_collector=off'];
+async function spawnServer({ pgdata, logPath, runAs, settings }: Cluster, bin: string, socketDir: string): Promise<ChildProcess> {
+  const args = ['-D', pgdata, '-p', String(PORT), '-k', socketDir, '-c', 'listen_addresses=', '-c', 'logging_collector=off', ...settings];
   const out = openSync(logPath, 'w');
   try {
     // Its own session, so a Ctrl-C meant for us cannot kill it mid-transaction, and output to a

@@ -2,7 +2,9 @@
 import pc from 'picocolors';
 import type { Reporter } from './api.js';
 import { DbvcError } from './core/errors.js';
+import { decideVerdict, LOCK_MODES as MODES } from './core/findings.js';
 import type { Step } from './core/plan.js';
+import type { ReviewReport, Severity, TracedStatement } from './core/review.js';
 
 export interface Log extends Reporter {
   result(line: string): void;
@@ -109,4 +111,55 @@ export function redact(text: string): string {
   const mask = (match: string, head: string, password: string) => (PLACEHOLDERS.has(password) ? match : `${head}***@`);
   // bounded repetitions keep this linear on very long lines (an 80 KB line took seconds unbounded)
   return text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/[^:/?#\s@]{0,256}:)([^\s/]{0,1024})@/gi, mask);
+}
+
+/** A review on a terminal: per migration its verdict line, schema changes, traced statements, down check, findings. */
+export function printReview(log: Log, report: ReviewReport, failOn: Severity): void {
+  const c = log.colors;
+  const word = { ok: c.green('ok'), findings: c.yellow('findings'), failed: c.red(c.bold('FAILED')) };
+  for (const m of report.migrations) {
+    const took = m.up.statements.reduce((sum, s) => sum + s.ms, 0);
+    const down = m.down.reverts === true ? 'down reverts' : m.down.reverts === false ? c.red('down does not revert') : `down ${m.down.skipped ?? 'not checked'}`;
+    log.result(`${word[decideVerdict([m], failOn)]}  ${m.version}_${m.name}  ${c.dim(`${m.transaction ? 'transaction' : 'no-transaction'}, ${m.up.statements.length} statement${m.up.statements.length === 1 ? '' : 's'}, ${formatMs(took)}; ${down}`)}`);
+    if (m.skipped) log.result(`  ${m.skipped}`);
+    for (const change of m.changes) log.result(`  ${changeSign(change.change)} ${change.kind} ${change.name}${change.detail ? c.dim(`  ${change.detail}`) : ''}`);
+    for (const s of m.up.statements) printStatement(log, m.file, s);
+    for (const failure of [m.up.error, m.down.error, m.reapply.error]) {
+      if (failure) log.result(`  ${c.red('failed')} ${failure.file}${failure.line === null ? '' : `:${failure.line}`}: ${failure.message}${failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : ''}`);
+    }
+    for (const d of m.down.differences) log.result(`  ${c.red('not reverted')} ${changeSign(d.change)} ${d.kind} ${d.name}${d.detail ? c.dim(`  ${d.detail}`) : ''}`);
+    for (const f of m.findings) {
+      const colour = f.severity === 'error' ? c.red : f.severity === 'warning' ? c.yellow : c.cyan;
+      log.result(`  ${colour(f.severity)} ${f.file}:${f.line}:${f.column} ${f.rule}: ${f.message}`);
+      if (f.help) log.result(`    ${c.dim(`help: ${f.help}`)}`);
+    }
+  }
+  const scratch = `PostgreSQL ${report.scratch.server_version}${report.scratch.embedded ? ' (embedded)' : ''}`;
+  const count = `${report.migrations.length} migration${report.migrations.length === 1 ? '' : 's'}`;
+  log.result(`review ${report.range.from ?? 'base'} -> ${report.range.to ?? 'base'}: ${word[report.verdict]} (${count}, scratch ${scratch})`);
+}
+
+function printStatement(log: Log, file: string, s: TracedStatement): void {
+  const c = log.colors;
+  const first = s.sql.split('\n')[0];
+  const shown = first.length > 60 ? `${first.slice(0, 59)}…` : first;
+  const locks = strongestLocks(s).map((l) => `${l.mode === 'AccessExclusiveLock' ? c.red(l.mode) : l.mode} ${l.relation}`);
+  if (s.locks_observed === false) locks.push('locks not observable (outside a transaction)');
+  const rewrites = s.rewrites.length > 0 ? `; ${c.red('rewrites')} ${s.rewrites.join(', ')}` : '';
+  const ms = s.ms < 10 ? `${s.ms.toFixed(1)} ms` : formatMs(s.ms);
+  log.result(`  ${c.dim(`${file}:${s.line}`)} ${shown}  ${c.dim(ms)}${locks.length > 0 ? `\n      ${locks.join(', ')}` : ''}${rewrites}`);
+}
+
+// On a terminal one lock per relation, its strongest (the JSON keeps them all).
+function strongestLocks(s: TracedStatement): TracedStatement['locks'] {
+  const strongest = new Map<string, string>();
+  for (const lock of s.locks) {
+    const held = strongest.get(lock.relation);
+    if (!held || MODES.indexOf(lock.mode) > MODES.indexOf(held)) strongest.set(lock.relation, lock.mode);
+  }
+  return [...strongest].map(([relation, mode]) => ({ relation, mode }));
+}
+
+function changeSign(change: string): string {
+  return change === 'added' ? '+' : change === 'removed' ? '-' : '~';
 }

@@ -10,11 +10,13 @@ export type ErrorCode =
   | 'lock' // another run holds the migration lock
   | 'connect' // the server could not be reached or refused us
   | 'check' // status --exit-code found pending work or a problem
+  | 'lint' // the linter review relies on (squawk) could not run
   | 'interrupted'; // Ctrl-C or SIGTERM
 
 /** Stable exit codes; README lists them. */
 export const EXIT_CODES: Record<ErrorCode, number> = {
   sql: 1,
+  lint: 1,
   usage: 2,
   config: 2,
   file: 2,

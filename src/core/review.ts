@@ -6,7 +6,7 @@ export type Severity = 'error' | 'warning' | 'note';
 export interface ReviewReport {
   range: { from: string | null; to: string | null };
   target?: string; // the --db name, when there is one
-  scratch: { server_version: string; embedded: boolean };
+  scratch: { server_version: string; embedded: boolean; warm?: boolean }; // warm: started from a kept template
   verdict: 'ok' | 'findings' | 'failed';
   made_at?: string; // ISO time the review ran (the JSON may carry it; offline renderings stay deterministic without it)
   git_commit?: string | null; // HEAD when the project is a git checkout
@@ -21,8 +21,9 @@ export interface MigrationReview {
   up: RunTrace;
   changes: SchemaChange[];
   down: DownTrace;
-  reapply: { ok: boolean; error: ReviewError | null };
+  reapply: { ok: boolean; error: ReviewError | null; skipped?: string };
   findings: Finding[];
+  skipped?: string; // why this migration was not rehearsed (an earlier one failed and left the scratch state unknown)
   up_sql?: string; // the file texts, for renderings that show the code (the page)
   down_sql?: string | null;
 }
@@ -31,6 +32,7 @@ export interface RunTrace {
   ok: boolean;
   error: ReviewError | null;
   statements: TracedStatement[];
+  skipped?: string; // why it did not run (no down file, the up failed): ok is then false and error null
 }
 
 export interface DownTrace extends RunTrace {
@@ -45,6 +47,9 @@ export interface TracedStatement {
   ms: number;
   locks: { relation: string; mode: string }[]; // pg_locks mode names, schema-qualified user relations
   rewrites: string[]; // schema-qualified relations whose relfilenode changed
+  // false when the statement ran outside any transaction block (VACUUM, ...) and could not be made to wait for a
+  // second session, so its locks ended unseen: `locks` is then empty without meaning "none". Absent when read.
+  locks_observed?: false;
 }
 
 export interface SchemaChange {
