@@ -30,6 +30,7 @@ interface Options extends Flags {
   'scratch-url'?: string;
   'fail-on'?: string;
   'since-git'?: string;
+  html?: string;
   _: string[];
 }
 
@@ -52,7 +53,7 @@ function addTargetOptions(withServer: boolean): void {
 
 /** What each option's value looks like, shown beside it in --help (sade's own option syntax has no room for it). */
 const VALUE_PLACEHOLDERS: Record<string, string> = {
-  '--db': 'NAME', '--url': 'URL', '--dir': 'PATH', '--schema': 'NAME', '--lock-timeout': 'DURATION', '--out': 'FILE|DIR/',
+  '--db': 'NAME', '--url': 'URL', '--dir': 'PATH', '--schema': 'NAME', '--lock-timeout': 'DURATION', '--out': 'FILE|DIR/', '--html': 'FILE|DIR/',
   '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N', '--wait-timeout': 'DURATION',
 };
 
@@ -247,12 +248,14 @@ prog.command('review [range]')
   .option('--fail-on', 'Exit 3 on findings at or above this severity: error (default), warning or note')
   .option('--ddl-lock-timeout', 'The lock_timeout the real run sets (silences squawk\'s require-lock-timeout)')
   .option('--since-git', 'Instead of RANGE: the migrations whose files were added or changed since this git commit (what a pull request adds)')
+  .option('--html', 'Also write the review as one self-contained HTML page: FILE, or DIR/ for DIR/index.html')
   .option('--sql', 'Print the upgrade script of the range (as upgrade --sql), each statement preceded by comments: its locks, rewrites and findings')
   .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
   .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres')
   .action(command(async (log, o, signal, range) => {
     if (o.sql && o.json) throw new DbvcError('usage', '--sql and --json exclude each other', { hint: 'pick one: the annotated script or the JSON report' });
     if (o.out !== undefined && !o.sql) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to write the annotated script' });
+    if (o.html === '' || o.html === true as unknown) throw new DbvcError('usage', '--html needs a FILE or a DIR/', { hint: 'for example --html review.html, or --html out/ for out/index.html' });
     if (range !== undefined && o['since-git'] !== undefined) throw new DbvcError('usage', 'a RANGE and --since-git exclude each other', { hint: 'give one: dbvc review 0041:head, or dbvc review --since-git origin/main' });
     const failOn = o['fail-on'] ?? 'error';
     if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'note') {
@@ -261,12 +264,20 @@ prog.command('review [range]')
     const api = await loadApi();
     const config = await configure(log, o, range === undefined && o['since-git'] === undefined);
     const result = await api.review(config, { range, sinceGit: o['since-git'], scratchUrl: o['scratch-url'], failOn, report: log, signal, env: process.env });
+    if (o.html !== undefined) await writePage(log, String(o.html), result.report);
     if (o.sql) await writeReviewScript(log, o, api, config, result.report);
     else if (o.json) log.json(result.report);
     else printReview(log, result.report, failOn);
     return result.exitCode;
   }));
 addTargetOptions(true);
+
+/** The review as one self-contained HTML page (issue 17); highlight.js loads only here. */
+async function writePage(log: Log, fileOrDir: string, report: Api.ReviewReport): Promise<void> {
+  const { writeReviewPage } = await import('./review/page-file.js');
+  const path = await writeReviewPage(report, fileOrDir);
+  log.info(`wrote the review page ${path} (verdict ${report.verdict})`);
+}
 
 async function writeReviewScript(log: Log, o: Options, api: typeof Api, config: Config, report: Api.ReviewReport): Promise<void> {
   const files = await api.renderReviewScript(config, report);
@@ -454,7 +465,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout', 'scratch-url', 'fail-on', 'since-git'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout', 'scratch-url', 'fail-on', 'since-git', 'html'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);

@@ -1,6 +1,6 @@
 // dbvc review through the built CLI, on its default scratch server: an embedded PostgreSQL in <project>/.dbvc/scratch.
 import { spawn } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -52,6 +52,19 @@ test('review RANGE --json on the embedded scratch: no target needed, cold then w
   const warm = await run(['review', '0001:0002', '--json'], project);
   assert.is(warm.code, 0, warm.stderr);
   assert.is(JSON.parse(warm.stdout).scratch.warm, true);
+});
+
+test('--html DIR/ writes the review page as DIR/index.html beside the terminal output; --html alone is a usage error', async ({ project }) => {
+  const result = await run(['review', '0001:0002', '--html', 'out/'], project);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, /wrote the review page out\/index\.html \(verdict ok\)/);
+  const html = await readFile(join(project, 'out', 'index.html'), 'utf8');
+  assert.match(html, /^<!DOCTYPE html>/i);
+  assert.ok(html.includes('0002_index'), 'the page names the migration');
+  assert.ok(html.includes('ShareLock'), 'and the lock its statement takes');
+  assert.not.match(html, /<script|https?:\/\/(?!www\.w3\.org)/i);
+  const bare = await run(['review', '0001:0002', '--html'], project);
+  assert.is(bare.code, 2, bare.stderr);
 });
 
 test('the terminal shows a verdict line per migration; --fail-on warning turns squawk warnings into exit 3', async ({ project }) => {
