@@ -2,6 +2,7 @@
 // and always close it.
 import type { Config } from './config.js';
 import type { Connection } from './connect.js';
+import { DbvcError } from './core/errors.js';
 import type { NoticeRoute } from './runner.js';
 import { acquireLock, releaseLock, type Db } from './store.js';
 
@@ -12,6 +13,11 @@ export interface SessionOptions {
 
 /** Runs `work` on a fresh connection to the target, announced on the report, closed whatever happens. */
 export async function withSession<T>(config: Config, options: SessionOptions, application: string, work: (db: Db, connection: Connection, notices: NoticeRoute) => Promise<T>): Promise<T> {
+  if (config.urlsFile) {
+    throw new DbvcError('usage', `target ${config.db} is a list of databases (${config.urlsFile}); this command works on one database`, {
+      hint: 'pass --url for the one to use; status, current, upgrade and downgrade take the whole list',
+    });
+  }
   const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
   const notices: NoticeRoute = { show: options.report.notice };
   const connection = await openConnection(config, { onNotice: (message) => (notices.intercept ?? notices.show)(message), onInfo: options.report.info }, application);
