@@ -1,5 +1,5 @@
 // Pure fleet rules: a URL list file's lines, and which failure of many decides the exit code.
-import { DbvcError, EXIT_CODES, type ErrorCode } from './errors.js';
+import { DbvcError, EXIT_CODES, isDbvcError, type ErrorCode } from './errors.js';
 
 export interface ListedUrl {
   line: number; // 1-based, for messages that point into the file
@@ -49,7 +49,7 @@ export function exitCodeOf(kind: FailureKind): number {
 
 /** The failure kind of whatever a run threw. */
 export function failureKind(error: unknown): FailureKind {
-  return error instanceof DbvcError ? error.code : 'internal';
+  return isDbvcError(error) ? error.code : 'internal';
 }
 
 /** 0 when nothing failed, else the exit code of the most serious kind among `kinds`. */

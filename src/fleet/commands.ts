@@ -2,7 +2,7 @@
 // and one matrix row per database. Other commands (review, check, drift) plug in the same way: a per-unit function
 // for runFleet and a row for each result.
 import { moveWithMigrations, type MoveOptions, type Reporter, type RunResult } from '../api.js';
-import { DbvcError } from '../core/errors.js';
+import { isDbvcError } from '../core/errors.js';
 import { failureKind, worstExitCode } from '../core/fleet.js';
 import { sortRows, type FleetRow } from '../core/matrix.js';
 import { storedId, type Migration, type Step } from '../core/plan.js';
@@ -29,11 +29,17 @@ export interface FleetReport {
  */
 export async function fleetStatus(targets: FleetTarget[], options: FleetOptions): Promise<FleetReport & { reports: (StatusReport | null)[] }> {
   const files = new Map<string, Promise<ReadFiles>>();
-  for (const t of targets) files.set(t.name, readMigrations(t.config.migrationsDir, t.config.migrationsLabel));
+  for (const t of targets) {
+    const read = readMigrations(t.config.migrationsDir, t.config.migrationsLabel);
+    read.catch(() => undefined); // a missing folder: reported by each of the target's databases
+    files.set(t.name, read);
+  }
   const work = async (unit: FleetUnit) => status(unit.config, { report: options.reporterFor(unit), signal: options.signal }, await files.get(unit.target)!);
   const policy = { ...options.policy, keepGoing: true, canary: 0 };
   const results = await runFleet(targets.flatMap((t) => t.units), work, policy, options.signal, options.events);
-  const rows = results.map((r) => (r.outcome === 'ok' ? statusRow(r.unit, r.value) : failedRow(r)));
+  const heads = new Map<string, Pick<FleetRow, 'head'>>();
+  for (const t of targets) heads.set(t.name, { head: headAndPending((await files.get(t.name)!.catch(() => ({ migrations: [] }))).migrations, null).head });
+  const rows = results.map((r) => (r.outcome === 'ok' ? statusRow(r.unit, r.value) : { ...failedRow(r), ...heads.get(r.unit.target) }));
   return { ...finish(results, rows), reports: results.map((r) => (r.outcome === 'ok' ? r.value : null)) };
 }
 
@@ -126,7 +132,7 @@ function failedRow(result: UnitResult<unknown>): FleetRow {
   const row = { ...emptyRow(result.unit), outcome: result.outcome };
   if (result.outcome === 'ok' || result.outcome === 'not started') return row;
   const error = result.error;
-  const described = error instanceof DbvcError ? { code: error.code, message: error.message, hint: error.hint } : { code: 'internal', message: String((error as Error)?.message ?? error) };
+  const described = isDbvcError(error) ? { code: error.code, message: error.message, hint: error.hint } : { code: 'internal', message: String((error as Error)?.message ?? error) };
   return { ...row, error: described };
 }
 

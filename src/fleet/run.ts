@@ -1,5 +1,5 @@
 // Bounded-parallel runs over a fleet's databases, with the failure policy (stop, --keep-going, --canary) and Ctrl-C.
-import { DbvcError } from '../core/errors.js';
+import { DbvcError, isDbvcError } from '../core/errors.js';
 import type { Outcome } from '../core/matrix.js';
 import type { FleetUnit } from './targets.js';
 
@@ -38,7 +38,7 @@ export async function runFleet<T>(units: FleetUnit[], work: (unit: FleetUnit, si
       results[index] = { unit, outcome: 'ok', value: await work(unit, signal) };
       events.finished?.(unit, 'ok');
     } catch (error) {
-      const outcome = signal?.aborted && error instanceof DbvcError && error.code === 'interrupted' ? 'interrupted' : 'failed';
+      const outcome = signal?.aborted && isDbvcError(error) && error.code === 'interrupted' ? 'interrupted' : 'failed';
       results[index] = { unit, outcome, error };
       if (!policy.keepGoing) isStopped = true;
       events.finished?.(unit, outcome, error);
