@@ -105,7 +105,7 @@ function tracking(report: Reporter, position: Position): Reporter {
 
 function stoppedAt(position: Position | undefined, migrations: Migration[]): Partial<FleetRow> {
   const at = position?.last !== undefined ? position.last : position?.first;
-  if (at === undefined) return {};
+  if (at === undefined) return { head: headAndPending(migrations, null).head };
   return { known: true, current: at, ...headAndPending(migrations, at) };
 }
 
