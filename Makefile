@@ -5,6 +5,10 @@ NAME ?=
 SQL ?=
 OUT ?=
 DBVC = node dist/dbvc.cjs
+# DB=all runs every target that has sql/<db>/ and envs/<db>.env (a fleet, README: Fleets); DB=a,b some of them;
+# PARALLEL=N databases at once in a fleet run
+PARALLEL ?=
+TARGETS = $(if $(filter all,$(DB)),--all,--db '$(DB)')$(if $(PARALLEL), --parallel $(PARALLEL))
 # SQL=1 renders the script instead of running it (REV may be a range FROM:TO); OUT=file.sql or OUT=dir/ saves it
 OFFLINE = $(if $(SQL),--sql $(if $(OUT),--out '$(OUT)'))
 
@@ -26,19 +30,19 @@ dist/dbvc.cjs: node_modules/.installed tsconfig.json $(shell find src -name '*.t
 	@chmod +x dist/dbvc.cjs
 
 migrate: build
-	$(DBVC) upgrade $(REV) --db '$(DB)' $(OFFLINE)
+	$(DBVC) upgrade $(REV) $(TARGETS) $(OFFLINE)
 
 rollback: build
-	$(DBVC) downgrade '$(if $(REV),$(REV),-1)' --db '$(DB)' $(OFFLINE)
+	$(DBVC) downgrade '$(if $(REV),$(REV),-1)' $(TARGETS) $(OFFLINE)
 
 status: build
-	$(DBVC) status --db '$(DB)'
+	$(DBVC) status $(TARGETS)
 
 history: build
 	$(DBVC) history --db '$(DB)'
 
 current: build
-	$(DBVC) current --db '$(DB)'
+	$(DBVC) current $(TARGETS)
 
 stamp: build
 	@test -n '$(REV)' || { echo 'usage: make stamp DB=aiven REV=0003' >&2; exit 2; }

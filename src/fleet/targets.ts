@@ -92,6 +92,6 @@ function readUrlList(config: Readonly<Config>, env: NodeJS.ProcessEnv, root: str
 /** host/database (host:port/database off the default port); for an embedded server, its data folder. */
 export function databaseLabel(config: Readonly<Config>): string {
   const server = config.server;
-  if (server.kind !== 'url') return server.display;
+  if (server.kind !== 'url') return server.display.replace(/^embedded PostgreSQL /, 'embedded ');
   return `${server.host}${server.port === 5432 ? '' : `:${server.port}`}/${server.database}`;
 }
