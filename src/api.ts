@@ -23,7 +23,7 @@ export { renumber, type Renumbered } from './authoring/renumber.js';
 export { current, history, show, status, type MigrationDetail, type StatusReport } from './inspect.js';
 export { expandFleet, type FleetFlags, type FleetTarget, type FleetUnit } from './fleet/targets.js';
 export { DEFAULT_POLICY, runFleet, type FleetEvents, type FleetPolicy, type UnitResult } from './fleet/run.js';
-export { fleetMove, fleetStatus, type FleetOptions, type FleetReport } from './fleet/commands.js';
+export { fleetEach, fleetMove, fleetStatus, type FleetOptions, type FleetReport } from './fleet/commands.js';
 export type { FleetRow } from './core/matrix.js';
 export type { HistoryRow } from './store.js';
 

@@ -24,23 +24,34 @@ export interface FleetReport {
 }
 
 /**
+ * The hook for further fleet commands (review, check, drift): `work` runs on each database under the policy, with
+ * that database's reporter; `toRow` turns each success into its matrix row. Failed, interrupted and unstarted
+ * databases get their rows (with `extra`, say the target's head) and the exit code here.
+ */
+export async function fleetEach<T>(targets: FleetTarget[], options: FleetOptions, work: (unit: FleetUnit, report: Reporter, signal?: AbortSignal) => Promise<T>, toRow: (unit: FleetUnit, value: T) => FleetRow, extra: (unit: FleetUnit) => Partial<FleetRow> = () => ({})): Promise<FleetReport & { results: UnitResult<T>[] }> {
+  const run = (unit: FleetUnit, signal?: AbortSignal) => work(unit, options.reporterFor(unit), signal);
+  const results = await runFleet(targets.flatMap((t) => t.units), run, options.policy, options.signal, options.events);
+  const rows = results.map((r) => (r.outcome === 'ok' ? toRow(r.unit, r.value) : { ...failedRow(r), ...extra(r.unit) }));
+  return { ...finish(results, rows), results };
+}
+
+/**
  * status on every database of every target, each target's files read once. Read-only, so every database is
  * visited whatever fails (keepGoing and canary do not apply); a database that cannot be read is a failed row.
  */
-export async function fleetStatus(targets: FleetTarget[], options: FleetOptions): Promise<FleetReport & { reports: (StatusReport | null)[] }> {
+export async function fleetStatus(targets: FleetTarget[], options: FleetOptions): Promise<FleetReport> {
   const files = new Map<string, Promise<ReadFiles>>();
   for (const t of targets) {
     const read = readMigrations(t.config.migrationsDir, t.config.migrationsLabel);
     read.catch(() => undefined); // a missing folder: reported by each of the target's databases
     files.set(t.name, read);
   }
-  const work = async (unit: FleetUnit) => status(unit.config, { report: options.reporterFor(unit), signal: options.signal }, await files.get(unit.target)!);
+  const heads = new Map<string, string | null>();
+  for (const t of targets) heads.set(t.name, headAndPending((await files.get(t.name)!.catch(() => ({ migrations: [] }))).migrations, null).head);
+  const work = async (unit: FleetUnit, report: Reporter, signal?: AbortSignal) => status(unit.config, { report, signal }, await files.get(unit.target)!);
   const policy = { ...options.policy, keepGoing: true, canary: 0 };
-  const results = await runFleet(targets.flatMap((t) => t.units), work, policy, options.signal, options.events);
-  const heads = new Map<string, Pick<FleetRow, 'head'>>();
-  for (const t of targets) heads.set(t.name, { head: headAndPending((await files.get(t.name)!.catch(() => ({ migrations: [] }))).migrations, null).head });
-  const rows = results.map((r) => (r.outcome === 'ok' ? statusRow(r.unit, r.value) : { ...failedRow(r), ...heads.get(r.unit.target) }));
-  return { ...finish(results, rows), reports: results.map((r) => (r.outcome === 'ok' ? r.value : null)) };
+  const { rows, exitCode } = await fleetEach(targets, { ...options, policy }, work, statusRow, (unit) => ({ head: heads.get(unit.target) }));
+  return { rows, exitCode };
 }
 
 function statusRow(unit: FleetUnit, report: StatusReport): FleetRow {
