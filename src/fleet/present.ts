@@ -39,6 +39,8 @@ export async function runFleetCommand(log: Log, o: FleetCliOptions, flags: Flags
   if (o.json) log.json(report.rows);
   else for (const line of formatMatrix(report.rows, command.kind === 'move' ? 'move' : 'status')) log.result(line);
   if (report.exitCode !== 0) return report.exitCode;
+  // as for one database: current names no revision alembic_version does not hold, and says so with exit 3
+  if (command.kind === 'current' && report.rows.some((r) => !r.known)) return EXIT_CODES.state;
   return command.kind === 'status' && o['exit-code'] && report.rows.some(isBehind) ? EXIT_CODES.check : 0;
 }
 

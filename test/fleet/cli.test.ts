@@ -4,6 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { checkAfterScenario, versionsIn } from '../helpers/consistency.js';
+import { fixture } from '../helpers/db.js';
 import { createFleet, type TestFleet } from '../helpers/fleet.js';
 import { runCli, secret, SECRET_MARK, startCli, stopAll, waitFor, withPassword } from '../helpers/servers.js';
 
@@ -95,6 +97,30 @@ test('Ctrl-C: every run in flight rolls back, exit 130, and the matrix says wher
     assert.is(present, false, d.name);
   }
   await writeFile(join(fleet.root, 'sql', 'alpha', '0002_m2.up.sql'), 'CREATE TABLE m_0002 (id int PRIMARY KEY);\nINSERT INTO m_0002 VALUES (2);\n');
+});
+
+test('a SIGKILL of the fleet run leaves every database consistent, with no lock left behind', async ({ fleet }) => {
+  await writeFile(join(fleet.root, 'sql', 'beta', '0002_m2.up.sql'), 'CREATE TABLE m_0002 (id int PRIMARY KEY);\nSELECT pg_sleep(30);\n');
+  try {
+    const run = startCli(['upgrade', '--all', '--parallel', '5'], { cwd: fleet.root });
+    const probe = fleet.all[0].db;
+    const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`.then(([r]) => r.n >= 2);
+    assert.ok(await waitFor(sleeping, 20_000), run.output().stderr);
+    run.child.kill('SIGKILL');
+    assert.is((await run.done).signal, 'SIGKILL');
+    for (const d of fleet.all) assert.equal(await checkAfterScenario(d.db, { versions: await versionsIn(fixture('fleet')), isUpOnly: true }), [], d.name);
+    const [{ at }] = await fleet.targets[1].databases[0].db`select version_num as at from alembic_version`;
+    assert.is(at, '0001');
+  } finally {
+    await writeFile(join(fleet.root, 'sql', 'beta', '0002_m2.up.sql'), 'CREATE TABLE m_0002 (id int PRIMARY KEY);\nINSERT INTO m_0002 VALUES (2);\n');
+  }
+});
+
+test('current over a fleet prints the matrix; --json the same rows', async ({ fleet }) => {
+  await dbvc(fleet, ['upgrade', '--db', 'beta']);
+  const result = await dbvc(fleet, ['current', '--db', 'alpha,beta', '--json']);
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout).map((r: { target: string; current: string | null }) => [r.target, r.current]), [['alpha', null], ['alpha', null], ['alpha', null], ['beta', '0003'], ['beta', '0003']]);
 });
 
 test.run();
