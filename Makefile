@@ -69,11 +69,17 @@ clean:
 # Issue 6: times whole dbvc runs against psql and node floors; writes bench/out/latest.md and latest.json.
 # BENCH_ARGS="--sizes 1000 --runs 3" narrows it; BENCH_DATABASE_URL=postgres://... uses that server instead of an embedded one.
 # Then issue 17: what writing the review page adds to a review of 20 migrations (bench/out/page.md).
+# Then issue 16 (W7): fleet status over 50 databases, and upgrade of 20 migrations over 50 at --parallel 1 and 8
+# beside 50 sequential processes (bench/out/fleet.md; FLEET_DATABASES=N FLEET_RUNS=N narrow it).
 BENCH_ARGS ?=
-.PHONY: bench bench-page
+.PHONY: bench bench-page bench-fleet
 bench: build
 	node bench/run.mjs $(BENCH_ARGS)
 	node bench/page.mjs
+	node bench/fleet.mjs
+
+bench-fleet: build
+	node bench/fleet.mjs
 
 bench-page: build
 	node bench/page.mjs
