@@ -116,6 +116,12 @@ test('a SIGKILL of the fleet run leaves every database consistent, with no lock 
   }
 });
 
+test('a command that works on one database refuses a target that lists many, and says how to pick one', async ({ fleet }) => {
+  const result = await dbvc(fleet, ['history', '--db', 'alpha']);
+  assert.is(result.code, 2);
+  assert.match(result.stderr, /error target alpha is a list of databases \(envs\/alpha\.urls\); this command works on one database\nhint pass --url/);
+});
+
 test('current over a fleet prints the matrix; --json the same rows', async ({ fleet }) => {
   await dbvc(fleet, ['upgrade', '--db', 'beta']);
   const result = await dbvc(fleet, ['current', '--db', 'alpha,beta', '--json']);

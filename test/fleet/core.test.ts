@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { expandFleet } from '../../src/fleet/targets.js';
+import { runFleet } from '../../src/fleet/run.js';
+import { expandFleet, type FleetUnit } from '../../src/fleet/targets.js';
 import { parseUrlList, worstExitCode } from '../../src/core/fleet.js';
 import { compareNatural, formatMatrix, type FleetRow } from '../../src/core/matrix.js';
 import { caught } from '../helpers/common.js';
@@ -100,6 +101,38 @@ test('targets: --all needs sql/<db>/ and envs/<db>.env; single-target flags refu
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+const units = (n: number) => Array.from({ length: n }, (_, i) => ({ target: i < n / 2 ? 'a' : 'b', database: `h/db${i}` }) as FleetUnit);
+
+test('runFleet: at most --parallel at once across targets, started in order; after a failure nothing new starts, in flight finishes', async () => {
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const work = async (unit: FleetUnit) => {
+    const index = Number(unit.database.slice(4));
+    started.push(index);
+    running += 1;
+    most = Math.max(most, running);
+    await new Promise((resolve) => setTimeout(resolve, index === 5 ? 5 : 20));
+    running -= 1;
+    if (index === 5) throw new Error('poisoned');
+    return index;
+  };
+  const all = await runFleet(units(20), work, { parallel: 3, keepGoing: true, canary: 0 });
+  assert.is(most, 3);
+  assert.equal(started, Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(all.map((r) => r.outcome).filter((o) => o !== 'ok'), ['failed']);
+  started.length = 0;
+  const stopped = await runFleet(units(20), work, { parallel: 3, keepGoing: false, canary: 0 });
+  assert.equal(started, [0, 1, 2, 3, 4, 5]); // 5 fails first, while 3 and 4 are in flight: they finish, nothing starts
+  assert.equal(stopped.map((r) => r.outcome), [...Array(5).fill('ok'), 'failed', ...Array(14).fill('not started')]);
+  started.length = 0;
+  const canary = await runFleet(units(20), work, { parallel: 3, keepGoing: false, canary: 6 });
+  assert.equal(started, [0, 1, 2, 3, 4, 5]);
+  assert.is(canary.filter((r) => r.outcome === 'not started').length, 14);
+  const error = await runFleet(units(2), work, { parallel: 0, keepGoing: false, canary: 0 }).catch((e) => e);
+  assert.is(error.code, 'usage');
 });
 
 test.run();

@@ -54,7 +54,18 @@ test('upgrade over the fleet brings every database to head exactly once; status 
   assert.is(before.rows.length, 20);
   assert.ok(before.rows.every((r) => r.outcome === 'ok' && r.current === null && r.pending === 3 && r.head === '0003'));
   assert.is(formatMatrix(before.rows, 'status').at(-1), '20 databases: 20 behind (60 pending)');
+  let most = 0;
+  let isDone = false;
+  const sampling = (async () => {
+    while (!isDone) {
+      const [{ n }] = await fleet.all[0].db`select count(*)::int as n from pg_stat_activity where application_name = 'dbvc upgrade'`;
+      most = Math.max(most, n);
+    }
+  })();
   const report = await api.fleetMove(targetsOf(fleet), 'up', 'head', options({ parallel: 6 }));
+  isDone = true;
+  await sampling;
+  assert.ok(most >= 2 && most <= 6, `${most} sessions at once`);
   assert.is(report.exitCode, 0);
   assert.ok(report.rows.every((r) => r.outcome === 'ok' && r.current === '0003' && r.pending === 0 && r.did === 'applied 3 (base -> 0003)'));
   for (const d of fleet.all) assert.equal(await ledger(d), { current: '0003', ups: ['0001', '0002', '0003'] }, d.name);
