@@ -35,7 +35,7 @@ interface Options extends Flags {
 type Action = (log: Log, options: Options, signal: AbortSignal, ...args: string[]) => Promise<number | void>;
 
 const prog = sade('dbvc').version(VERSION)
-  .option('--db', 'Target: migrations in sql/<db>/, settings in envs/<db>.env (default local)')
+  .option('--db', 'Target: migrations in sql/<db>/, settings in envs/<db>.env (default local); status, current, upgrade and downgrade take several: a,b')
   .option('--url', 'Database URL; overrides the env file and DATABASE_URL ("embedded" runs a local server)')
   .option('--dir', 'Migrations folder (default sql/<db>)')
   .option('--schema', 'Schema holding alembic_version and dbvc_history (default public)')
@@ -66,6 +66,7 @@ function addFleetOptions(canMove: boolean): void {
 prog.command('upgrade [revision]')
   .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N. With --sql, REVISION is a range FROM:TO (default base:head) rendered as a script, without connecting')
   .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
+  .example('upgrade --all --parallel 8').example('upgrade --db tenants --canary 1')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
 addMoveOptions();
 addFleetOptions(true);
