@@ -7,10 +7,16 @@ REV ?=
 NAME ?=
 SQL ?=
 OUT ?=
-export DB REV NAME OUT
+# DB=all runs every target that has sql/<db>/ and envs/<db>.env (a fleet, README: Fleets); DB=a,b some of them;
+# PARALLEL=N databases at once in a fleet run
+PARALLEL ?=
+export DB REV NAME OUT PARALLEL
 MAKEFLAGS += --no-print-directory
 .SILENT:
 DBVC = node dist/dbvc.cjs
+# the shell, not make, expands the variables, so any value reaches dbvc as one argument: SELECT sets "$$@" to the targets
+SELECT = if [ "$$DB" = all ]; then set -- --all; else set -- --db "$$DB"; fi;
+TARGETS = "$$@" $${PARALLEL:+--parallel "$$PARALLEL"}
 # SQL=1 renders the script instead of running it (REV may be a range FROM:TO); OUT=file.sql or OUT=dir/ saves it
 OFFLINE = $(if $(SQL),--sql $${OUT:+--out "$$OUT"})
 
@@ -33,19 +39,19 @@ dist/dbvc.cjs: node_modules/.installed tsconfig.json $(shell find src -name '*.t
 	chmod +x dist/dbvc.cjs
 
 migrate: build
-	$(DBVC) upgrade $${REV:+"$$REV"} --db "$$DB" $(OFFLINE)
+	$(SELECT) $(DBVC) upgrade $${REV:+"$$REV"} $(TARGETS) $(OFFLINE)
 
 rollback: build
-	$(DBVC) downgrade "$${REV:--1}" --db "$$DB" $(OFFLINE)
+	$(SELECT) $(DBVC) downgrade "$${REV:--1}" $(TARGETS) $(OFFLINE)
 
 status: build
-	$(DBVC) status --db "$$DB"
+	$(SELECT) $(DBVC) status $(TARGETS)
 
 history: build
 	$(DBVC) history --db "$$DB"
 
 current: build
-	$(DBVC) current --db "$$DB"
+	$(SELECT) $(DBVC) current $(TARGETS)
 
 stamp: build
 	test -n "$$REV" || { echo 'usage: make stamp DB=aiven REV=0003' >&2; exit 2; }
@@ -72,12 +78,18 @@ clean:
 # Issue 6: times whole dbvc runs against psql and node floors; writes bench/out/latest.md and latest.json.
 # BENCH_ARGS="--sizes 1000 --runs 3" narrows it; BENCH_DATABASE_URL=postgres://... uses that server instead of an embedded one.
 # Then issue 17: what writing the review page adds to a review of 20 migrations (bench/out/page.md).
+# Then issue 16 (W7): fleet status over 50 databases, and upgrade of 20 migrations over 50 at --parallel 1 and 8
+# beside 50 sequential processes (bench/out/fleet.md; FLEET_DATABASES=N FLEET_RUNS=N narrow it).
 BENCH_ARGS ?=
-.PHONY: bench bench-page
+.PHONY: bench bench-page bench-fleet
 bench: build
 	node bench/run.mjs $(BENCH_ARGS)
 	node bench/review.mjs
 	node bench/page.mjs
+	node bench/fleet.mjs
+
+bench-fleet: build
+	node bench/fleet.mjs
 
 bench-page: build
 	node bench/page.mjs

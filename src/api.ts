@@ -21,6 +21,10 @@ export { DbvcError, EXIT_CODES } from './core/errors.js';
 export { VERSION } from './version.js';
 export { renumber, type Renumbered } from './authoring/renumber.js';
 export { current, history, show, status, type MigrationDetail, type StatusReport } from './inspect.js';
+export { expandFleet, type FleetFlags, type FleetTarget, type FleetUnit } from './fleet/targets.js';
+export { DEFAULT_POLICY, runFleet, type FleetEvents, type FleetPolicy, type UnitResult } from './fleet/run.js';
+export { fleetEach, fleetMove, fleetStatus, type FleetOptions, type FleetReport } from './fleet/commands.js';
+export type { FleetRow } from './core/matrix.js';
 export type { HistoryRow } from './store.js';
 export { review, type ReviewOptions, type ReviewResult, type ReviewReport } from './review/index.js';
 export { renderReviewScript } from './review/script.js';
@@ -69,8 +73,16 @@ export async function downgrade(config: Config, target: string, options: MoveOpt
   return moveDatabase(config, options, 'down', target);
 }
 
-async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string): Promise<RunResult> {
-  let migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+/**
+ * As upgrade / downgrade, with the target's migrations already read and checked by loadMigrations: a fleet reads
+ * and checksums a target's files once for all of its databases. `migrations` is not modified.
+ */
+export async function moveWithMigrations(config: Config, migrations: Migration[], direction: 'up' | 'down', target: string, options: MoveOptions): Promise<RunResult> {
+  return moveDatabase(config, options, direction, target, migrations);
+}
+
+async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string, loaded?: Migration[]): Promise<RunResult> {
+  let migrations = loaded ?? await loadMigrations(config.migrationsDir, config.migrationsLabel);
   return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db, notices, connection) => {
     const state = await readState(db, config.schema, direction === 'down');
     if (direction === 'down') migrations = await addRecordedMigrations(db, config, migrations, state);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
+import type { FleetCommand } from './fleet/present.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
 import { alignColumns, createLog, formatMs, printReview, type Log } from './log.js';
 import { findProjectRoot } from './project.js';
@@ -31,6 +32,11 @@ interface Options extends Flags {
   'fail-on'?: string;
   'since-git'?: string;
   html?: string;
+  all?: boolean;
+  'urls-file'?: string;
+  parallel?: string;
+  'keep-going'?: boolean;
+  canary?: string;
   _: string[];
 }
 
@@ -79,12 +85,24 @@ function addMoveOptions(): void {
     .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)');
 }
 
+/** The fleet options of status, current, upgrade and downgrade (README: Fleets). */
+function addFleetOptions(canMove: boolean): void {
+  prog.option('--all', 'Every target that has both sql/<db>/ and envs/<db>.env (--db a,b names some)')
+    .option('--urls-file', 'A file listing the target\'s databases, one URL per line (or DBVC_URLS_FILE in the env file)')
+    .option('--parallel', 'Databases at once in a fleet run (default 4)');
+  if (!canMove) return;
+  prog.option('--keep-going', 'Fleet: start every database even after one failed (default: stop starting new ones)')
+    .option('--canary', 'Fleet: run the first N databases first, and the rest only if they all succeeded');
+}
+
 prog.command('upgrade [revision]')
   .describe('Apply migrations up to REVISION (default head). REVISION: head, an id (0003), number (3), stem, +N, head-N, id+N. With --sql, REVISION is a range FROM:TO (default base:head) rendered as a script, without connecting')
   .example('upgrade').example('upgrade +1 --db aiven').example('upgrade 0003').example('upgrade 0002:0005 --sql --out review.sql')
+  .example('upgrade --all --parallel 8').example('upgrade --db tenants --canary 1')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'up', rev)));
 addTargetOptions(true);
 addMoveOptions();
+addFleetOptions(true);
 prog.option('--allow-out-of-order', 'Also apply files below the current revision that never ran (recorded as out of order); dbvc renumber is the other way out');
 
 prog.command('downgrade <revision>')
@@ -93,29 +111,34 @@ prog.command('downgrade <revision>')
   .action(command((log, o, signal, rev) => move(log, o, signal, 'down', rev)));
 addTargetOptions(true);
 addMoveOptions();
+addFleetOptions(true);
 
 prog.command('current')
   .describe('Print the revision alembic_version holds')
   .option('--json', 'Print JSON')
-  .example('current --db neon')
+  .example('current --db neon').example('current --all')
   .action(command(async (log, o, signal) => {
     const api = await loadApi();
-    const config = await configure(log, o);
-    const result = await api.current(config, { report: log, signal });
+    const single = await singleOrFleet(log, o, signal, { kind: 'current' });
+    if ('code' in single) return single.code;
+    const result = await api.current(single.config, { report: log, signal });
     if (o.json) return log.json(result);
     log.result(result.current === null ? 'base' : `${result.current}${result.isHead ? ' (head)' : ''}`);
   }));
 
 addTargetOptions(true);
+addFleetOptions(false);
 
 prog.command('status')
   .describe('Show the current revision, head, pending migrations and any problem')
   .option('--json', 'Print JSON')
   .option('--exit-code', `Exit ${EXIT_CODES.check} when anything is pending or wrong (a CI gate)`)
-  .example('status').example('status --exit-code --db aiven')
+  .example('status').example('status --exit-code --db aiven').example('status --db aiven,neon --json')
   .action(command(async (log, o, signal) => {
     const api = await loadApi();
-    const report = await api.status(await configure(log, o), { report: log, signal });
+    const single = await singleOrFleet(log, o, signal, { kind: 'status' });
+    if ('code' in single) return single.code;
+    const report = await api.status(single.config, { report: log, signal });
     if (o.json) log.json(report);
     else printStatus(log, report);
     const isClean = report.pending.length === 0 && report.problems.length === 0;
@@ -123,6 +146,7 @@ prog.command('status')
   }));
 
 addTargetOptions(true);
+addFleetOptions(false);
 
 prog.command('show <revision>')
   .describe('One migration: its files and checksums, its state on the target, what changed since it was applied (a diff), and its history')
@@ -291,10 +315,12 @@ async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' |
   if (o.sql) return renderScript(log, o, direction, rev);
   if (o.out !== undefined) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to render a script instead of running the migrations' });
   if (o.resume && o.restart) throw new DbvcError('usage', '--resume and --restart exclude each other', { hint: 'pick one; dbvc status explains both' });
-  const config = await configure(log, o);
+  const moveOptions = { singleTransaction: Boolean(o['single-transaction']), resume: Boolean(o.resume), restart: Boolean(o.restart), allowOutOfOrder: Boolean(o['allow-out-of-order']) };
+  const single = await singleOrFleet(log, o, signal, { kind: 'move', direction, revision: rev ?? 'head', move: moveOptions });
+  if ('code' in single) return single.code;
+  const config = single.config;
   const api = await loadApi();
-  const options = { report: log, signal, singleTransaction: Boolean(o['single-transaction']), resume: Boolean(o.resume), restart: Boolean(o.restart),
-    allowOutOfOrder: Boolean(o['allow-out-of-order']) };
+  const options = { report: log, signal, ...moveOptions };
   const run = direction === 'up' ? api.upgrade(config, rev, options) : api.downgrade(config, rev!, options);
   const result = await run;
   const where = `${result.to ?? 'base'}${result.isHead && result.to !== null ? ' (head)' : ''}`;
@@ -303,6 +329,8 @@ async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' |
 }
 
 async function renderScript(log: Log, o: Options, direction: 'up' | 'down', range: string | undefined) {
+  const { wantsFleet } = await import('./fleet/present.js');
+  if (wantsFleet(o)) throw new DbvcError('usage', '--sql renders the script of one target, not a fleet', { hint: 'run it per target: --sql --db NAME (the script is the same for every database of a target)' });
   if (o.out === '' || o.out === true as unknown) throw new DbvcError('usage', '--out needs a FILE or a DIR/', { hint: 'for example --out review.sql or --out review/' });
   const api = await loadApi();
   const config = await configure(log, o, false);
@@ -367,14 +395,30 @@ function describeRow(row: Api.StatusReport['migrations'][number]): string {
   return `${what}${when}${down}`;
 }
 
-async function configure(log: Log, o: Options, needsServer = true): Promise<Config> {
-  const { resolveConfig } = await import('./config.js');
-  const flags = {
+/**
+ * A fleet run (a fleet option, or a target whose env file lists its databases) returns its exit code; otherwise
+ * the one database's config, for the command as it always ran.
+ */
+async function singleOrFleet(log: Log, o: Options, signal: AbortSignal, command: FleetCommand): Promise<{ code: number } | { config: Config }> {
+  const { wantsFleet, runFleetCommand } = await import('./fleet/present.js');
+  if (!wantsFleet(o)) {
+    const config = await configure(log, o);
+    if (!config.urlsFile) return { config };
+  }
+  return { code: await runFleetCommand(log, o, flagsOf(o), signal, command, projectRoot(log)) };
+}
+
+function flagsOf(o: Options): Flags {
+  return {
     db: o.db, url: o.url, dir: o.dir === undefined ? undefined : resolve(String(o.dir)), schema: o.schema, lockTimeout: o['lock-timeout'],
     ddlLockTimeout: o['ddl-lock-timeout'], ddlLockRetries: o['ddl-lock-retries'] === undefined ? undefined : String(o['ddl-lock-retries']),
     wait: Boolean(o.wait), waitTimeout: o['wait-timeout'],
   };
-  return resolveConfig(flags, process.env, projectRoot(log), needsServer);
+}
+
+async function configure(log: Log, o: Options, needsServer = true): Promise<Config> {
+  const { resolveConfig } = await import('./config.js');
+  return resolveConfig(flagsOf(o), process.env, projectRoot(log), needsServer);
 }
 
 /** The project folder: the nearest one at or above the current folder holding envs/ or sql/, as git finds its own. */
@@ -465,7 +509,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout', 'scratch-url', 'fail-on', 'since-git', 'html'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout', 'scratch-url', 'fail-on', 'since-git', 'html', 'urls-file', 'parallel', 'canary'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);

@@ -19,6 +19,7 @@ export interface Flags {
   ddlLockRetries?: string;
   wait?: boolean;
   waitTimeout?: string;
+  urlsFile?: string; // a file listing the target's databases, one URL per line (a fleet)
 }
 
 export type Server =
@@ -38,6 +39,7 @@ export interface Config {
   ddlLockTimeoutMs?: number; // lock_timeout per migration: --ddl-lock-timeout or DBVC_DDL_LOCK_TIMEOUT in the env file
   ddlLockRetries: number;
   waitMs?: number; // --wait: how long to retry a server that refuses connections (still starting)
+  urlsFile?: string; // --urls-file or DBVC_URLS_FILE: the target is many databases (src/fleet/targets.ts reads it)
 }
 
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -64,12 +66,14 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv, root: string
   const ddl = ddlSettings(flags, fromFile, envFile);
   const common = { db, root, migrationsDir, migrationsLabel, schema, lockTimeoutMs, waitMs, ...ddl };
   if (!needsServer) return Object.freeze({ ...common, server: { kind: 'none' as const, display: '' }, urlSource: '' });
+  const urlsFile = pickUrlsFile(flags, fromFile, envFile);
+  if (urlsFile) return Object.freeze({ ...common, server: { kind: 'none' as const, display: urlsFile }, urlSource: urlsFile, urlsFile });
   const { url, source } = pickUrl(flags, env, db, fromFile, root);
   const server = url === 'embedded' ? embeddedServer(root, db) : parseDatabaseUrl(url, source, env, root);
   return Object.freeze({ ...common, server, urlSource: source });
 }
 
-const SETTINGS = ['DBVC_SCHEMA', 'DBVC_DDL_LOCK_TIMEOUT', 'DBVC_DDL_LOCK_RETRIES']; // what an env file may set besides DATABASE_URL
+const SETTINGS = ['DBVC_SCHEMA', 'DBVC_DDL_LOCK_TIMEOUT', 'DBVC_DDL_LOCK_RETRIES', 'DBVC_URLS_FILE']; // what an env file may set besides DATABASE_URL
 
 /** A DBVC_ key dbvc does not read is a typo or a setting from another version: never silently ignored. */
 function refuseUnknownSettings(fromFile: Record<string, string> | undefined, envFile: string): void {
@@ -101,6 +105,26 @@ function ddlSettings(flags: Flags, fromFile: Record<string, string> | undefined,
   const ddlLockTimeoutMs = timeout === undefined || timeout === '' ? undefined : parseDuration(String(timeout), timeoutSource);
   if (ddlLockTimeoutMs === undefined || ddlLockTimeoutMs === 0) return { ddlLockRetries: Number(retries) };
   return { ddlLockTimeoutMs, ddlLockRetries: Number(retries) };
+}
+
+/**
+ * --urls-file, else DBVC_URLS_FILE in the env file, unless --url names one database. An env file naming both one
+ * URL and a list is refused rather than one of them chosen.
+ */
+function pickUrlsFile(flags: Flags, fromFile: Record<string, string> | undefined, envFile: string): string | undefined {
+  if (flags.url) return undefined;
+  if (flags.urlsFile !== undefined) {
+    if (flags.urlsFile === '') throw new DbvcError('usage', '--urls-file needs a file', { hint: 'for example --urls-file envs/tenants.urls' });
+    return flags.urlsFile;
+  }
+  const listed = fromFile?.DBVC_URLS_FILE;
+  if (!listed) return undefined;
+  if (fromFile?.DATABASE_URL) {
+    throw new DbvcError('config', `${envFile} sets both DATABASE_URL and DBVC_URLS_FILE`, {
+      hint: 'keep DATABASE_URL for one database or DBVC_URLS_FILE for a list of them; --url picks one database for a single run',
+    });
+  }
+  return listed;
 }
 
 function pickUrl(flags: Flags, env: NodeJS.ProcessEnv, db: string, fromFile: Record<string, string> | undefined, root: string): { url: string; source: string } {

@@ -21,11 +21,14 @@ export interface StatusReport {
   problems: { code: string; message: string; hint?: string; lines: string[] }[];
 }
 
+/** What readMigrations returned: a fleet reads a target's files once and passes them to status for each database. */
+export type ReadFiles = Awaited<ReturnType<typeof readMigrations>>;
+
 const DIFF_LINES_SHOWN = 12; // of a changed file's diff in status and errors; dbvc show prints it whole
 
 /** Where the database stands, every migration's state, what is pending and every problem. Read-only; takes no lock. */
-export async function status(config: Config, options: SessionOptions): Promise<StatusReport> {
-  const { migrations, problems: fileProblems } = await readMigrations(config.migrationsDir, config.migrationsLabel);
+export async function status(config: Config, options: SessionOptions, files?: ReadFiles): Promise<StatusReport> {
+  const { migrations, problems: fileProblems } = files ?? await readMigrations(config.migrationsDir, config.migrationsLabel);
   return withSession(config, options, 'dbvc status', async (db, connection) => {
     const { position, rows, problems } = await inspectDatabase(db, config, migrations, DIFF_LINES_SHOWN);
     const isKnown = !position.isLost;

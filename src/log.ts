@@ -13,6 +13,8 @@ export interface Log extends Reporter {
   raw(text: string): void;
   error(error: unknown): void;
   colors: ReturnType<typeof pc.createColors>;
+  /** A database's progress in a fleet run: one whole line per event on stderr, each starting with `prefix`. */
+  prefixed(prefix: string): Reporter & { error(error: unknown): void };
 }
 
 export interface LogOptions {
@@ -67,6 +69,18 @@ export function createLog(options: LogOptions): Log {
       err(`${c.yellow('lock timeout')} in ${step.file}; retrying in ${formatMs(pauseMs)} (retry ${attempt})`);
     },
     error: (error) => printError(error, err, c),
+    prefixed(prefix: string) {
+      const line = (text: string) => err(`${c.bold(prefix)} ${text}`);
+      const step = (s: Step, ms: number, note = '') => line(`${stepLine(s, c)} ${c.dim(`(${formatMs(ms)}${note})`)}`);
+      return {
+        info: (text) => line(c.dim(text)),
+        notice: (message) => line(`${c.cyan('server')} ${message}`),
+        stepDone: (s: Step, ms: number) => step(s, ms),
+        stepRan: (s: Step, ms: number) => step(s, ms, '; commits with the whole run'),
+        retry: (s: Step, attempt: number, pauseMs: number) => line(`${c.yellow('lock timeout')} in ${s.file}; retrying in ${formatMs(pauseMs)} (retry ${attempt})`),
+        error: (error: unknown) => printError(error, line, c),
+      };
+    },
   };
 }
 

@@ -17,6 +17,11 @@ export interface SessionOptions {
  * connect still says where), closed whatever happens. A missing privilege becomes a 'config' error saying which.
  */
 export async function withSession<T>(config: Config, options: SessionOptions, application: string, work: (db: Db, connection: Connection, notices: NoticeRoute) => Promise<T>): Promise<T> {
+  if (config.urlsFile) {
+    throw new DbvcError('usage', `target ${config.db} is a list of databases (${config.urlsFile}); this command works on one database`, {
+      hint: 'pass --url for the one to use; status, current, upgrade and downgrade take the whole list',
+    });
+  }
   const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
   const notices: NoticeRoute = { show: options.report.notice };
   let shown: string | undefined;

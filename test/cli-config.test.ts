@@ -98,7 +98,7 @@ config('DBVC_SCHEMA in the env file chooses the schema; an unknown DBVC_ key is 
   const refused = await run(['status'], { cwd: typo });
   assert.is(refused.code, 2);
   assert.is(refused.stderr, 'error envs/local.env sets DBVC_SCHEME, which dbvc does not know\n'
-    + 'hint the settings dbvc reads there: DATABASE_URL, DBVC_SCHEMA, DBVC_DDL_LOCK_TIMEOUT, DBVC_DDL_LOCK_RETRIES\n');
+    + 'hint the settings dbvc reads there: DATABASE_URL, DBVC_SCHEMA, DBVC_DDL_LOCK_TIMEOUT, DBVC_DDL_LOCK_RETRIES, DBVC_URLS_FILE\n');
 });
 
 config('a role without CREATE on public (PostgreSQL 15+) is told the GRANT or --schema that fixes it (exit 2), not an internal error', async ({ t }) => {

@@ -90,3 +90,11 @@ export function excerpt(point: SourcePoint): string[] {
   const indent = (head ? ' ' : '') + shown.slice(0, point.column - 1 - start).map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
   return [gutter + head + shown.join('') + tail, pad + indent + '^'];
 }
+
+/**
+ * A DbvcError, also one made by a second copy of this module: under tsx, a module reached through a dynamic
+ * import (connect.ts) gets its own copy of this one, and instanceof fails across the two.
+ */
+export function isDbvcError(error: unknown): error is DbvcError {
+  return error instanceof DbvcError || (error instanceof Error && error.name === 'DbvcError' && typeof (error as DbvcError).code === 'string');
+}
