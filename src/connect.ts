@@ -139,7 +139,7 @@ async function startEmbeddedServer(config: Config, wanted: string, hooks: Connec
   });
   const address: ServerAddress = {
     host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
-    ssl: false as const, sslmode: 'disable', connectTimeout: 10, targetSessionAttrs: 'any', alternates: [], display,
+    ssl: false as const, sslmode: 'disable', connectTimeout: 10, targetSessionAttrs: 'any', tlsFiles: {}, alternates: [], display,
   };
   return { address, stop: () => embedded.stop() };
 }
