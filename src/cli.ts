@@ -99,7 +99,6 @@ prog.command('current')
     if (o.json) return log.json(result);
     log.result(result.current === null ? 'base' : `${result.current}${result.isHead ? ' (head)' : ''}`);
   }));
-
 addTargetOptions(true);
 
 prog.command('status')
@@ -115,7 +114,6 @@ prog.command('status')
     const isClean = report.pending.length === 0 && report.problems.length === 0;
     return o['exit-code'] && !isClean ? EXIT_CODES.check : 0;
   }));
-
 addTargetOptions(true);
 
 prog.command('history')
@@ -135,7 +133,6 @@ prog.command('history')
     });
     for (const line of alignColumns(table)) log.result(line);
   }));
-
 addTargetOptions(true);
 
 prog.command('stamp <revision>')
@@ -147,7 +144,6 @@ prog.command('stamp <revision>')
     const result = await api.stamp(await configure(log, o), rev, Boolean(o.purge), { report: log, signal });
     log.result(`stamped: ${result.from ?? 'base'} -> ${result.to ?? 'base'} (no migration was run)`);
   }));
-
 addTargetOptions(true);
 
 prog.command('repair')
@@ -159,7 +155,6 @@ prog.command('repair')
     if (repaired.length === 0) return log.result('nothing to repair: every applied file matches its recorded checksum');
     for (const r of repaired) log.result(`accepted ${r.file}\n  was ${r.was}\n  now ${r.now}`);
   }));
-
 addTargetOptions(true);
 
 prog.command('revision <name>')
@@ -170,7 +165,6 @@ prog.command('revision <name>')
     const files = await api.revision(await configure(log, o, false), name);
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
-
 addTargetOptions(false);
 
 prog.command('init <name>')
@@ -215,7 +209,6 @@ prog.command('import-alembic <upgrade> [downgrade]')
     for (const warning of result.warnings) log.info(`warning: ${warning}`);
     log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
   }));
-
 addTargetOptions(false);
 
 async function move(log: Log, o: Options, signal: AbortSignal, direction: 'up' | 'down', rev: string | undefined) {
