@@ -125,7 +125,6 @@ prog.command('current')
     if (o.json) return log.json(result);
     log.result(result.current === null ? 'base' : `${result.current}${result.isHead ? ' (head)' : ''}`);
   }));
-
 addTargetOptions(true);
 addFleetOptions(false);
 
@@ -144,7 +143,6 @@ prog.command('status')
     const isClean = report.pending.length === 0 && report.problems.length === 0;
     return o['exit-code'] && !isClean ? EXIT_CODES.check : 0;
   }));
-
 addTargetOptions(true);
 addFleetOptions(false);
 
@@ -171,7 +169,6 @@ prog.command('history')
     if (rows.length === 0) return log.result('no history yet');
     for (const line of alignColumns(rows.map(historyCells))) log.result(line);
   }));
-
 addTargetOptions(true);
 
 prog.command('stamp <revision>')
@@ -183,7 +180,6 @@ prog.command('stamp <revision>')
     const result = await api.stamp(await configure(log, o), rev, Boolean(o.purge), { report: log, signal });
     log.result(`stamped: ${result.from ?? 'base'} -> ${result.to ?? 'base'} (no migration was run)`);
   }));
-
 addTargetOptions(true);
 
 prog.command('repair')
@@ -195,7 +191,6 @@ prog.command('repair')
     if (repaired.length === 0) return log.result('nothing to repair: every applied file matches its recorded checksum');
     for (const r of repaired) log.result(`accepted ${r.file}\n  was ${r.was}\n  now ${r.now}`);
   }));
-
 addTargetOptions(true);
 
 prog.command('revision <name>')
@@ -206,7 +201,6 @@ prog.command('revision <name>')
     const files = await api.revision(await configure(log, o, false), name);
     log.result(`created ${files.up}\ncreated ${files.down}`);
   }));
-
 addTargetOptions(false);
 
 prog.command('renumber <revision>')
@@ -262,7 +256,6 @@ prog.command('import-alembic <upgrade> [downgrade]')
     for (const warning of result.warnings) log.info(`warning: ${warning}`);
     log.info('review the files, then run dbvc status: a database Alembic migrated should be at head with nothing pending');
   }));
-
 addTargetOptions(false);
 
 prog.command('review [range]')

@@ -49,16 +49,23 @@ async function reach(config: Config, report: Reporter): Promise<{ address: Serve
   report.info(`target ${config.db}: embedded PostgreSQL (${server.dataDir})`);
   const address: ServerAddress = {
     host: server.socketDir, port: server.port, database: server.database, username: server.user, ssl: false, sslmode: 'disable',
-    connectTimeout: 10, targetSessionAttrs: 'any', alternates: [], display: '',
+    connectTimeout: 10, targetSessionAttrs: 'any', tlsFiles: {}, alternates: [], display: '',
   };
   return { address, stop: () => server.stop() };
 }
 
-/** The libpq variables psql reads; a client certificate or root CA given inline cannot be passed on. */
+/** The libpq variables psql reads: every host of the URL, the TLS files, target_session_attrs and options. */
 function libpqEnvironment(a: ServerAddress): Record<string, string> {
-  const env: Record<string, string> = { PGHOST: a.host, PGPORT: String(a.port), PGUSER: a.username, PGDATABASE: a.database, PGSSLMODE: a.sslmode };
+  const all = [a, ...a.alternates];
+  const env: Record<string, string> = {
+    PGHOST: all.map((h) => h.host).join(','), PGPORT: all.map((h) => h.port).join(','), PGUSER: a.username,
+    PGDATABASE: a.database, PGSSLMODE: a.sslmode, PGTARGETSESSIONATTRS: a.targetSessionAttrs,
+  };
   if (a.password !== undefined) env.PGPASSWORD = a.password;
   if (a.options) env.PGOPTIONS = a.options;
+  if (a.tlsFiles.sslrootcert) env.PGSSLROOTCERT = a.tlsFiles.sslrootcert;
+  if (a.tlsFiles.sslcert) env.PGSSLCERT = a.tlsFiles.sslcert;
+  if (a.tlsFiles.sslkey) env.PGSSLKEY = a.tlsFiles.sslkey;
   return env;
 }
 

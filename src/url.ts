@@ -19,6 +19,7 @@ export interface ServerAddress {
   ssl: SslSetting;
   sslmode: string;
   clientCert?: { cert: string; key: string }; // sslcert / sslkey
+  tlsFiles: { sslrootcert?: string; sslcert?: string; sslkey?: string }; // the paths, resolved, for psql (dbvc psql)
   options?: string; // the "options" startup parameter: Neon's endpoint=..., or -c settings
   connectTimeout: number; // seconds
   targetSessionAttrs: SessionAttrs;
@@ -57,13 +58,15 @@ export function parseDatabaseUrl(text: string, source: string, env: NodeJS.Proce
   if (!SESSION_ATTRS.has(attrs)) {
     throw new DbvcError('config', `target_session_attrs=${attrs} (from ${source}) is not a libpq value`, { hint: `use one of ${[...SESSION_ATTRS].join(', ')}` });
   }
+  const [sslmode, rootcert, sslcert, sslkey] = [param('sslmode', 'PGSSLMODE'), param('sslrootcert', 'PGSSLROOTCERT'), param('sslcert', 'PGSSLCERT'), param('sslkey', 'PGSSLKEY')];
+  const inProject = (path: string | undefined) => (path === undefined || path === 'system' ? path : resolve(root, path));
   const common = {
     database, username, targetSessionAttrs: attrs as SessionAttrs, options: param('options', 'PGOPTIONS'),
     connectTimeout: parseDuration(param('connect_timeout', 'PGCONNECT_TIMEOUT') ?? '10', 'connect_timeout') / 1000,
-    clientCert: readClientCert(param('sslcert', 'PGSSLCERT'), param('sslkey', 'PGSSLKEY'), root),
+    clientCert: readClientCert(sslcert, sslkey, root),
+    tlsFiles: { sslrootcert: inProject(rootcert), sslcert: inProject(sslcert), sslkey: inProject(sslkey) },
   };
   const urlPassword = url.password ? decode(url.password, source) : undefined;
-  const [sslmode, rootcert] = [param('sslmode', 'PGSSLMODE'), param('sslrootcert', 'PGSSLROOTCERT')];
   const display = used.length === 0 ? maskUrl(text) : `${maskUrl(text)} with ${used.join(', ')}`;
   const addresses = hosts.map(({ host, port }) => {
     const password = urlPassword ?? (env.PGPASSWORD || undefined) ?? lookupPgpass(env, { host, port, database, username });

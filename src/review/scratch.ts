@@ -79,7 +79,7 @@ async function locateServer(options: ScratchOptions): Promise<{ address: ServerA
   });
   const address: ServerAddress = {
     host: embedded.socketDir, port: embedded.port, database: embedded.database, username: embedded.user,
-    ssl: false, sslmode: 'disable', connectTimeout: 10, targetSessionAttrs: 'any', alternates: [], display: 'embedded PostgreSQL (.dbvc/scratch)',
+    ssl: false, sslmode: 'disable', connectTimeout: 10, targetSessionAttrs: 'any', alternates: [], tlsFiles: {}, display: 'embedded PostgreSQL (.dbvc/scratch)',
   };
   return { address, stop: () => embedded.stop() };
 }

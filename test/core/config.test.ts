@@ -67,6 +67,7 @@ test('a full config: envs/<db>.env, the folder, defaults; frozen', () => {
       targetSessionAttrs: 'any',
       options: undefined,
       clientCert: undefined,
+      tlsFiles: { sslrootcert: undefined, sslcert: undefined, sslkey: undefined },
       alternates: [],
     },
     urlSource: 'envs/aiven.env',

@@ -3,11 +3,12 @@
 // target_session_attrs picks the server libpq would. Two servers made here: one with TLS, client certificates and
 // scram-sha-256, one whose sessions are read-only.
 import { execFile } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { findCommand, reportSkipped } from '../helpers/common.js';
 import { fixture } from '../helpers/db.js';
 import { makeCertificates, makeTempDir, secret, startCli, startServer, stopAll, type TestServer } from '../helpers/servers.js';
 
@@ -27,6 +28,7 @@ test.before(async (context) => {
   const certs = await makeCertificates();
   context.dir = await makeTempDir('libpq');
   context.client = await makeClientCertificate(certs.ca, context.dir, 'certuser');
+  await copyFile(certs.ca, join(context.dir, 'ca.crt'));
   context.server = await startServer({
     tls: certs,
     settings: { ssl_ca_file: certs.ca },
@@ -81,6 +83,14 @@ test('sslcert and sslkey authenticate with a client certificate (pg_hba cert); w
   const half = await cli(['status', '--url', `${base}&sslcert=${encodeURIComponent(client.cert)}`]);
   assert.is(half.code, 2, half.stderr);
   assert.match(half.stderr, /^error sslcert is set without sslkey$/m);
+});
+
+test('dbvc psql hands psql the whole connection: a root CA and a client certificate relative to the project folder', async ({ server, dir }) => {
+  if (!findCommand('psql')) return reportSkipped(1, 'the dbvc psql test in test/robust/libpq.test.ts: psql is not installed');
+  const url = `postgres://certuser@localhost:${server.port}/postgres?sslmode=verify-full&sslrootcert=ca.crt&sslcert=client.crt&sslkey=client.key`;
+  const result = await startCli(['psql', '--url', url, '--', '-At', '-c', 'select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()'], { cwd: dir, timeoutMs: 30_000 }).done;
+  assert.is(result.code, 0, result.stderr);
+  assert.is(result.stdout, 'certuser|t\n');
 });
 
 test('several hosts: the first that answers is used; target_session_attrs=read-write passes over a read-only server', async ({ server, readOnly }) => {
