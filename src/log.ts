@@ -30,37 +30,47 @@ export function createLog(options: LogOptions): Log {
   // On a terminal a step's line is written when it starts and finished with its time; anything printed in between
   // (a server notice, an error) first ends that line, and the step's line is then written again when it is done.
   let isLineOpen = false;
+  const write = queueWrites();
   const endOpenLine = () => {
     if (!isLineOpen) return;
-    options.stdout.write('\n');
+    write(options.stdout, '\n');
     isLineOpen = false;
   };
   const out = (line: string): void => {
     endOpenLine();
-    options.stdout.write(scrub(line) + '\n');
+    write(options.stdout, scrub(line) + '\n');
   };
   const err = (line: string): void => {
     endOpenLine();
-    options.stderr.write(scrub(line) + '\n');
+    write(options.stderr, scrub(line) + '\n');
+  };
+  // In a log (not a terminal) a long step would show nothing until it ends: one still running after STILL_RUNNING_MS
+  // says so on stderr, with when it started. A line for every start would double a log of a thousand fast steps.
+  let slow: NodeJS.Timeout | undefined;
+  const sayWhenSlow = (step: Step) => {
+    const started = new Date();
+    clearTimeout(slow);
+    slow = setTimeout(() => err(`${stepLine(step, c)} ${c.dim(`started ${started.toISOString()}, still running`)}`), STILL_RUNNING_MS);
+    slow.unref();
   };
   const stepDone = (step: Step, ms: number, note = '') => {
+    clearTimeout(slow);
     const time = c.dim(`(${formatMs(ms)}${note})`);
     if (!isLineOpen) return out(`${stepLine(step, c)} ${time}`);
-    options.stdout.write(` ${time}\n`);
+    write(options.stdout, ` ${time}\n`);
     isLineOpen = false;
   };
   return {
     colors: c,
     result: out,
     json: (value) => out(JSON.stringify(value, null, 2)),
-    raw: (text) => void options.stdout.write(text),
+    raw: (text) => write(options.stdout, text),
     info: (line) => err(c.dim(line)),
     notice: (message) => err(`${c.cyan('server')} ${message}`),
     stepStart(step: Step) {
-      // in a log (not a terminal) a long step would show nothing until it ends: say when it starts, on stderr
-      if (!isLive) return err(`${stepLine(step, c)} ${c.dim('started')}`);
+      if (!isLive) return sayWhenSlow(step);
       endOpenLine();
-      options.stdout.write(scrub(stepLine(step, c)));
+      write(options.stdout, scrub(stepLine(step, c)));
       isLineOpen = true;
     },
     stepDone: (step: Step, ms: number) => stepDone(step, ms),
@@ -81,6 +91,30 @@ export function createLog(options: LogOptions): Log {
         error: (error: unknown) => printError(error, line, c),
       };
     },
+  };
+}
+
+/**
+ * Text written within one turn of the event loop leaves in one write per stream, in the order it was given: a run of
+ * a thousand fast migrations otherwise makes two thousand blocking writes to a log's pipe (issue 12, bench W1 and W3).
+ * Nothing waits longer than that turn, so a long step's line is out while the server runs it.
+ */
+const STILL_RUNNING_MS = 1000;
+
+function queueWrites(): (stream: NodeJS.WritableStream, text: string) => void {
+  const queue: [NodeJS.WritableStream, string][] = [];
+  const flush = () => {
+    for (let i = 0; i < queue.length;) {
+      const stream = queue[i][0];
+      let text = '';
+      while (i < queue.length && queue[i][0] === stream) text += queue[i++][1];
+      stream.write(text);
+    }
+    queue.length = 0;
+  };
+  return (stream, text) => {
+    if (queue.length === 0) setImmediate(flush);
+    queue.push([stream, text]);
   };
 }
 

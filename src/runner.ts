@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { quoteIdent, recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
-import { isPreparedMove, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepTransaction, RESET_SESSION } from './core/render.js';
+import { CHECK_START, isPreparedMove, mayChangeSession, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepTransaction, RESET_SESSION } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
 import { findLockHolders, notMovedError, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
@@ -65,7 +65,7 @@ export async function runPlan(db: Db, plan: Plan, context: RunContext): Promise<
     done.push(step);
     context.onStepDone?.(step, performance.now() - started);
   }
-  if (isRecordPrepared) await db.unsafe(`DEALLOCATE ${RECORD_STEP}`); // the session is fine; after a failure it ends
+  if (isRecordPrepared) await db.unsafe(`DEALLOCATE ${RECORD_STEP}; DEALLOCATE ${CHECK_START}`); // after a failure the session ends
   return done;
 }
 
@@ -171,7 +171,7 @@ async function stepFailure(db: Db, error: unknown, sent: Sent, context: RunConte
   const e = error as PgError;
   if (e.code === '22P02' && e.message?.includes(MOVED_NOTHING)) return notMovedError(step.from, step.to);
   if (e.table_name === 'dbvc_history' && e.schema_name === context.schema) return bookkeepingFailure(error, step); // a constraint on it
-  if (e.code === '26000' && e.message?.includes(RECORD_STEP)) {
+  if (e.code === '26000' && (e.message?.includes(RECORD_STEP) || e.message?.includes(CHECK_START))) {
     return bookkeepingFailure(error, step, `the file dropped dbvc's prepared statement ${RECORD_STEP} (DEALLOCATE ALL?): take that out of the file; `);
   }
   if (e.position !== undefined) {
@@ -242,10 +242,9 @@ async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Pro
         current = step;
         context.onStepStart?.(step);
         const started = performance.now();
-        await tx.unsafe(resetSession(context));
         if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
         await runFile(tx, step.sql, context);
-        await tx.unsafe(resetSession(context));
+        if (mayChangeSession(step.sql)) await tx.unsafe(resetSession(context)); // the next file starts from a clean session
         await writeVersion(tx, context.schema, step.from, step.to);
         await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
         context.onStepRan?.(step, performance.now() - started); // not done: it commits with the whole run, or not at all
@@ -272,7 +271,6 @@ async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Pro
  */
 async function runBare(db: Db, step: Step, context: RunContext, started: number): Promise<void> {
   const statements = scanSql(step.sql).statements;
-  await db.unsafe(resetSession(context));
   if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(db, context.ddlLockTimeoutMs, false);
   try {
     for (let index = step.skip; index < statements.length; index++) {
@@ -288,7 +286,7 @@ async function runBare(db: Db, step: Step, context: RunContext, started: number)
     if (context.ddlLockTimeoutMs !== undefined) await db`reset lock_timeout`.catch(() => undefined);
   }
   await db.begin(async (tx) => {
-    await tx.unsafe(resetSession(context));
+    if (mayChangeSession(step.sql)) await tx.unsafe(resetSession(context)); // as for a transactional file
     await writeVersion(tx, context.schema, step.from, step.to);
     await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
   });

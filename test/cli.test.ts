@@ -333,12 +333,16 @@ db('upgrade applies the shop set, one line per step on stdout (exit 0)', async (
   assert.is(await versionOf(t), '0004');
 });
 
-db('in a log (stdout not a terminal) each step is announced on stderr when it starts, and reported on stdout when done', async ({ t }) => {
-  const { code, stdout, stderr } = await run(['upgrade', '2', ...on(t, 'shop')]);
+db('in a log (stdout not a terminal) a step still running after a second is announced on stderr; every step is reported on stdout when done', async ({ t }) => {
+  const dir = await tempDir();
+  await writeFile(join(dir, '0001_fast.up.sql'), 'CREATE TABLE fast (id int);\n');
+  await writeFile(join(dir, '0002_slow.up.sql'), 'SELECT pg_sleep(1.5);\n');
+  await writeFile(join(dir, '0003_fast.up.sql'), 'CREATE TABLE fast2 (id int);\n');
+  const { code, stdout, stderr } = await run(['upgrade', ...on(t, dir)]);
   assert.is(code, 0, stderr);
-  const started = lines(stderr).filter((line) => line.endsWith(' started'));
-  assert.equal(started, ['up   0001_create_product  base -> 0001 started', 'up   0002_add_orders  0001 -> 0002 started']);
-  assert.is(lines(stdout).length, 3, stdout);
+  const started = lines(stderr).filter((line) => line.endsWith(', still running'));
+  assert.equal(started.map((l) => l.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/, '<time>')), ['up   0002_slow  0001 -> 0002 started <time>, still running']);
+  assert.is(lines(stdout).length, 4, stdout); // three steps and the result
 });
 
 db('the server NOTICE is a dbvc line on stderr, never on stdout', async ({ t }) => {

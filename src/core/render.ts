@@ -156,26 +156,36 @@ export const RECORD_STEP = 'dbvc_record_step';
 /**
  * What every migration starts from, online and in the offline script (which psql runs in one session): the session
  * as it connected. A migration's SET, SET ROLE or SET SESSION AUTHORIZATION ends with it, so its result never
- * depends on how runs were batched (issue 12). RESET ALL leaves role and session authorization alone.
+ * depends on how runs were batched, and dbvc's own bookkeeping runs as the user that connected (issue 12).
+ * RESET ALL leaves role and session authorization alone, hence all three.
  */
 export const RESET_SESSION = 'RESET SESSION AUTHORIZATION;\nRESET ROLE;\nRESET ALL;';
-const RESET_STATEMENTS = 3;
+
+// Only SQL that says SET, RESET or set_config can change the session's settings, role or authorization (a function
+// defined earlier that calls set_config at session level is the exception, README "Running against production").
+const CHANGES_SESSION = /\b(?:set|reset|set_config)\b/i;
+
+/** Whether a file's text may leave the session changed, so the online run resets it after the file (~0.1 ms each). */
+export function mayChangeSession(sql: string): boolean {
+  return CHANGES_SESSION.test(sql);
+}
 
 /**
- * A transactional step as the online run sends it, as one simple query in one round trip: BEGIN, the reset session
- * (with dbvc's own settings), the lock timeout, a check that alembic_version holds the step's start (MOVED_NOTHING in
- * the error otherwise, so a step sent behind one whose COMMIT failed runs nothing), the file, the reset session again,
- * the alembic_version move with its history row, and COMMIT. PostgreSQL stops at the first error and leaves the
- * transaction open and aborted, so the step sent behind fails at its BEGIN. The move fails (MOVED_NOTHING) unless it
- * changed alembic_version's one row; the history row's duration is the time since BEGIN.
- * bodyStart: where the file's text starts, in characters as PostgreSQL counts an error's position; statementsBefore:
- * how many statements precede the file's own (the failing one is found by counting those that completed).
+ * A transactional step as the online run sends it, as one simple query in one round trip: BEGIN, the lock timeout,
+ * a check that alembic_version holds the step's start (MOVED_NOTHING in the error otherwise, so a step sent behind one
+ * whose COMMIT failed runs nothing), the file, the session reset when the file may have changed it (with dbvc's own
+ * settings after it), the alembic_version move with its history row, and COMMIT. Every file so starts from the
+ * session as it connected. PostgreSQL stops at the first error and leaves the transaction open and aborted, so the
+ * step sent behind fails at its BEGIN. The move fails (MOVED_NOTHING) unless it changed alembic_version's one row; the
+ * history row's duration is the time since BEGIN. bodyStart: where the file's text starts, in characters as
+ * PostgreSQL counts an error's position; statementsBefore: how many statements precede the file's own (the failing one
+ * is found by counting those that completed).
  */
 export function renderStepTransaction(step: Step, options: OnlineStepOptions): { sql: string; bodyStart: number; statementsBefore: number } {
   const setting = options.lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = '${Math.round(options.lockTimeoutMs)}ms';\n`;
-  const setup = options.sessionSetup ? `${options.sessionSetup}\n` : '';
-  const prefix = `BEGIN;\n${RESET_SESSION}\n${setup}${setting}${renderStartCheck(step, options.schema)};\n`;
-  const statementsBefore = 1 + RESET_STATEMENTS + scanSql(setup).statements.length + (setting ? 1 : 0) + 1;
+  const prefix = `BEGIN;\n${setting}${renderStartCheck(step, options)};\n`;
+  const statementsBefore = 1 + (setting ? 1 : 0) + 1;
+  const reset = mayChangeSession(step.sql) ? `${RESET_SESSION}\n${options.sessionSetup ? `${options.sessionSetup}\n` : ''}` : '';
   const r = recordStep(step);
   const values = [
     options.runId, r.event, r.version, r.name, r.fromVersion, r.toVersion, r.upChecksum, r.downChecksum, r.upSql, r.downSql,
@@ -184,16 +194,22 @@ export function renderStepTransaction(step: Step, options: OnlineStepOptions): {
   const bookkeeping = options.isRecordPrepared && isPreparedMove(step)
     ? `EXECUTE ${RECORD_STEP}(${values.join(', ')});`
     : `${renderRecord(renderMove(step, options.schema, true), values, options.schema, literal(r.note))};`;
-  const sql = `${prefix}${terminate(step.sql)}\n${RESET_SESSION}\n${setup}${bookkeeping}\nCOMMIT;`;
+  const sql = `${prefix}${terminate(step.sql)}\n${reset}${bookkeeping}\nCOMMIT;`;
   return { sql, bodyStart: prefix.length, statementsBefore };
 }
 
+/** The prepared form of the start check, for a step that starts from a revision (every step but one from base). */
+export const CHECK_START = 'dbvc_check_start';
+
 /** A statement that fails (MOVED_NOTHING) unless alembic_version holds exactly the step's start. */
-function renderStartCheck(step: Step, schema: string): string {
-  const table = `${quoteIdent(schema)}.alembic_version`;
-  const holds = step.from === null
-    ? `NOT EXISTS (SELECT FROM ${table})`
-    : `(SELECT array_agg(version_num) FROM ${table}) = ARRAY[${literal(step.from)}]::varchar[]`;
+function renderStartCheck(step: Step, options: OnlineStepOptions): string {
+  if (options.isRecordPrepared && step.from !== null) return `EXECUTE ${CHECK_START}(${literal(step.from)})`;
+  const table = `${quoteIdent(options.schema)}.alembic_version`;
+  const holds = step.from === null ? `NOT EXISTS (SELECT FROM ${table})` : `(SELECT array_agg(version_num) FROM ${table}) = ARRAY[${literal(step.from)}]::varchar[]`;
+  return renderHolds(holds);
+}
+
+function renderHolds(holds: string): string {
   return `SELECT (CASE WHEN ${holds} THEN '1'::text ELSE ${literal(MOVED_NOTHING)} END)::integer AS holds`;
 }
 
@@ -203,9 +219,11 @@ function renderStartCheck(step: Step, schema: string): string {
  * time each on a 2-core machine, against ~2.5 ms for the benchmark's whole migration; issue 6).
  */
 export function renderPrepareRecord(schema: string): string {
-  const move = `UPDATE ${quoteIdent(schema)}.alembic_version SET version_num = $6 WHERE version_num = $5`;
+  const table = `${quoteIdent(schema)}.alembic_version`;
+  const move = `UPDATE ${table} SET version_num = $6 WHERE version_num = $5`;
   const values = Array.from({ length: 12 }, (_, i) => `$${i + 1}`);
-  return `PREPARE ${RECORD_STEP}(${values.map(() => 'text').join(', ')}) AS\n${renderRecord(move, values, schema)}`;
+  const check = renderHolds(`(SELECT array_agg(version_num) FROM ${table}) = ARRAY[$1]::varchar[]`);
+  return `PREPARE ${RECORD_STEP}(${values.map(() => 'text').join(', ')}) AS\n${renderRecord(move, values, schema)};\nPREPARE ${CHECK_START}(text) AS ${check};`;
 }
 
 export function isPreparedMove(step: Step): boolean {
