@@ -20,6 +20,7 @@ export { DbvcError, EXIT_CODES } from './core/errors.js';
 
 export { VERSION } from './version.js';
 export { renumber, type Renumbered } from './authoring/renumber.js';
+export { check, dump, type CheckDifference, type CheckResult, type DumpOptions, type DumpResult } from './authoring/dump.js';
 export { current, history, show, status, type MigrationDetail, type StatusReport } from './inspect.js';
 export type { HistoryRow } from './store.js';
 export { review, type ReviewOptions, type ReviewResult, type ReviewReport } from './review/index.js';

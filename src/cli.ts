@@ -1,5 +1,5 @@
 // sade wiring: argv -> Config -> api -> log. The only module that exits the process.
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
@@ -272,6 +272,38 @@ prog.command('review [range]')
   }));
 addTargetOptions(true);
 
+prog.command('dump')
+  .describe('Write sql/NAME/schema.sql: the schema the migrations produce at head, as plain DDL made on a scratch database (by @pgkit/migra) and verified by loading it back')
+  .option('--out', 'Write FILE instead (relative to the current folder), or - for stdout')
+  .option('--scratch-url', 'Make it on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
+  .example('dump').example('dump --db aiven').example('dump --out - > schema.sql')
+  .action(command(async (log, o) => {
+    if (o.out === '' || o.out === true as unknown) throw new DbvcError('usage', '--out needs a FILE or -', { hint: 'for example --out schema.sql, or --out - for stdout' });
+    const api = await loadApi();
+    const config = await configure(log, o, false);
+    const out = o.out === undefined || o.out === '-' ? o.out : resolve(String(o.out));
+    const result = await api.dump(config, { out, scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (result.path === null) return log.raw(result.text);
+    log.result(`wrote ${relativePath(config.root, result.path)}: the schema at ${result.head ?? 'base'}`);
+  }));
+addTargetOptions(false);
+
+prog.command('check')
+  .describe('Compare sql/NAME/schema.sql with what the migrations produce (on a scratch database): exit 0 when equal, 3 when not, 2 when there is no schema.sql')
+  .option('--json', 'Print the differences as JSON')
+  .option('--scratch-url', 'Compare on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
+  .example('check').example('check --db aiven --json')
+  .action(command(async (log, o) => {
+    const api = await loadApi();
+    const config = await configure(log, o, false);
+    const result = await api.check(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (o.json) log.json(result);
+    else if (result.exitCode === 0) log.result(`schema.sql equals the migrations at ${result.head ?? 'base'}`);
+    else for (const d of result.differences) log.result(d.message);
+    return result.exitCode;
+  }));
+addTargetOptions(false);
+
 /** The review as one self-contained HTML page (issue 17); highlight.js loads only here. */
 async function writePage(log: Log, fileOrDir: string, report: Api.ReviewReport): Promise<void> {
   const { writeReviewPage } = await import('./review/page-file.js');
@@ -383,6 +415,10 @@ function projectRoot(log: Log): string {
   const root = findProjectRoot(here) ?? here;
   if (root !== here) log.info(`project folder: ${root}`);
   return root;
+}
+
+function relativePath(root: string, path: string): string {
+  return relative(root, path) || path;
 }
 
 function command(action: Action) {
