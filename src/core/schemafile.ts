@@ -18,7 +18,8 @@ export function assembleSchema(header: string[], statements: string[], fill: Sch
   const sequences = new Map(fill.sequences.map((s) => [s.name, s]));
   const filled = ordered.map((s) => fillSequence(s, sequences));
   const body = [...filled, ...fill.comments.map(endStatement)];
-  return `${header.map((line) => `-- ${line}`.trimEnd()).join('\n')}\n\n${body.join('\n\n')}\n`;
+  const comments = header.map((line) => `-- ${line}`.trimEnd());
+  return [...(comments.length > 0 ? [comments.join('\n')] : []), ...body].join('\n\n') + '\n';
 }
 
 function endStatement(statement: string): string {
