@@ -432,8 +432,14 @@ export function protectNegativeSteps(argv: string[]): string[] {
   return [...argv.filter((a, i) => i < 2 || !/^-\d+$/.test(a)), '--', ...steps];
 }
 
+/** `dbvc dump --out -` (stdout): mri drops a lone "-", so it becomes `--out=-` before parsing (dump only: elsewhere --out takes no -). */
+export function keepDashValues(argv: string[]): string[] {
+  const at = argv[2] !== 'dump' ? -1 : argv.findIndex((a, i) => a === '--out' && argv[i + 1] === '-');
+  return at < 0 ? argv : [...argv.slice(0, at), '--out=-', ...argv.slice(at + 2)];
+}
+
 async function main(): Promise<number> {
-  const argv = protectNegativeSteps(process.argv);
+  const argv = protectNegativeSteps(keepDashValues(process.argv));
   // A reader that stops early (dbvc upgrade --sql | head) closes the pipe: the run goes on, its output is dropped,
   // rather than a crash with a stack (or a migration abandoned half-way)
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
