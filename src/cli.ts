@@ -31,6 +31,7 @@ interface Options extends Flags {
   'fail-on'?: string;
   'since-git'?: string;
   html?: string;
+  autogenerate?: boolean;
   _: string[];
 }
 
@@ -175,12 +176,22 @@ prog.command('repair')
 addTargetOptions(true);
 
 prog.command('revision <name>')
-  .describe('Write the next NNNN_name.up.sql / .down.sql pair')
-  .example('revision "add orders" --db aiven')
+  .describe('Write the next NNNN_name.up.sql / .down.sql pair; with --autogenerate, drafted from an edit of sql/NAME/schema.sql')
+  .option('--autogenerate', 'Draft the up (head to schema.sql) and the down (back) with @pgkit/migra, proved on a scratch database first')
+  .option('--scratch-url', 'With --autogenerate: draft on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
+  .example('revision "add orders" --db aiven').example('revision "add sku" --autogenerate')
   .action(command(async (log, o, _signal, name) => {
     const api = await loadApi();
-    const files = await api.revision(await configure(log, o, false), name);
-    log.result(`created ${files.up}\ncreated ${files.down}`);
+    const config = await configure(log, o, false);
+    if (!o.autogenerate) {
+      const files = await api.revision(config, name);
+      return log.result(`created ${files.up}\ncreated ${files.down}`);
+    }
+    const result = await api.autogenerate(config, name, { scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (!result.files) return log.result('nothing to generate: schema.sql equals the migrations at head');
+    log.result(`created ${result.files.up}\ncreated ${result.files.down}`);
+    for (const change of result.changes) log.info(`  ${change}`);
+    for (const risk of result.risks) log.info(`review: may lose data: ${risk}`);
   }));
 
 addTargetOptions(false);

@@ -1,15 +1,13 @@
 // dbvc dump and dbvc check: sql/<db>/schema.sql written from the migrations, and compared with them.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { SCHEMA_FILE } from '../core/discover.js';
-import { DbvcError } from '../core/errors.js';
 import type { Migration } from '../core/plan.js';
 import type { SchemaChange } from '../core/review.js';
 import { explainDifference } from '../core/schemafile.js';
 import { compareSnapshots } from '../core/snapshot.js';
 import { loadMigrations, writeFileAtomically } from '../fs.js';
-import { loadSchema, makeSchemaText, readHeadSchema, withScratch, type ScratchUse } from './schema.js';
+import { dbFlag, loadSchema, makeSchemaText, readHeadSchema, readSchemaFile, withScratch, type ScratchUse } from './schema.js';
 
 export interface DumpOptions extends ScratchUse {
   out?: string; // an absolute FILE, or '-' for none (the caller prints the text); default sql/<db>/schema.sql
@@ -51,12 +49,8 @@ export interface CheckResult {
  */
 export async function check(config: Config, options: ScratchUse): Promise<CheckResult> {
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  const label = `${config.migrationsLabel}/${SCHEMA_FILE}`;
-  const db = config.db === 'local' ? '' : ` --db ${config.db}`;
-  const text = await readFile(join(config.migrationsDir, SCHEMA_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-    throw new DbvcError('file', `${label} does not exist, so there is nothing to check`, { file: label, hint: `run dbvc dump${db} to write it from the migrations, and commit it` });
-  });
+  const { text, label } = await readSchemaFile(config, 'check');
+  const db = dbFlag(config);
   const changes = await withScratch(config, options, async (scratch) => {
     const head = await readHeadSchema(scratch, migrations, config);
     const file = await loadSchema(scratch, text, label, config);

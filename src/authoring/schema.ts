@@ -1,6 +1,9 @@
 // The schema at head on the scratch server: made into schema.sql with migra, and proved by loading it back.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Reporter } from '../api.js';
 import type { Config } from '../config.js';
+import { SCHEMA_FILE } from '../core/discover.js';
 import { DbvcError } from '../core/errors.js';
 import type { Migration } from '../core/plan.js';
 import { assembleSchema } from '../core/schemafile.js';
@@ -15,6 +18,21 @@ export interface ScratchUse {
   scratchUrl?: string; // --scratch-url; without it the embedded scratch server in <project>/.dbvc/scratch
   report: Reporter;
   env?: NodeJS.ProcessEnv;
+}
+
+/** The --db flag to repeat in a suggested command ("" for the default target). */
+export function dbFlag(config: Config): string {
+  return config.db === 'local' ? '' : ` --db ${config.db}`;
+}
+
+/** sql/<db>/schema.sql's text; a 'file' DbvcError (exit 2) naming `dbvc dump` when there is none. */
+export async function readSchemaFile(config: Config, what: string): Promise<{ text: string; label: string }> {
+  const label = `${config.migrationsLabel}/${SCHEMA_FILE}`;
+  const text = await readFile(join(config.migrationsDir, SCHEMA_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    throw new DbvcError('file', `${label} does not exist, so there is nothing to ${what}`, { file: label, hint: `run dbvc dump${dbFlag(config)} to write it from the migrations, and commit it` });
+  });
+  return { text, label };
 }
 
 /** Runs `work` with the scratch server open, and closes it after, whatever happens. */
@@ -49,16 +67,26 @@ export async function readHeadSchema(scratch: ScratchServer, migrations: Migrati
  * when the text fails to load.
  */
 export async function loadSchema(scratch: ScratchServer, text: string, label: string, config: Config): Promise<Snapshot> {
-  const empty = await scratch.prepare([]);
+  const empty = await loadEmpty(scratch, text, label);
   try {
-    await empty.db.unsafe(text).catch((error: { message?: string; code?: string }) => {
-      throw new DbvcError('sql', `${label} does not load into an empty database: ${error.message}`, {
-        file: label, lines: error.code ? [`SQLSTATE ${error.code}`] : [], hint: `fix it by hand, or run dbvc dump to write it again from the migrations`, cause: error,
-      });
-    });
     return await readSchema(empty, config);
   } finally {
     await empty.drop();
+  }
+}
+
+/** A new scratch database holding what `text` makes on an empty one; the caller drops it. Throws as loadSchema. */
+export async function loadEmpty(scratch: ScratchServer, text: string, label: string): Promise<ScratchDatabase> {
+  const empty = await scratch.prepare([]);
+  try {
+    await empty.db.unsafe(text);
+    return empty;
+  } catch (error) {
+    await empty.drop();
+    const e = error as { message?: string; code?: string };
+    throw new DbvcError('sql', `${label} does not load into an empty database: ${e.message}`, {
+      file: label, lines: e.code ? [`SQLSTATE ${e.code}`] : [], hint: `fix it by hand, or run dbvc dump to write it again from the migrations`, cause: error,
+    });
   }
 }
 

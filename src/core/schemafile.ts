@@ -61,3 +61,31 @@ export function explainDifference(change: SchemaChange, db: string): string {
   if (change.change === 'removed') return `the migrations have ${what}, schema.sql does not: run ${dump}`;
   return `${what} differs (the migrations -> schema.sql: ${change.detail}): run ${dump} to take the migrations', or ${revision} to make schema.sql's`;
 }
+
+export interface MigrationBody {
+  statements: string[]; // as written to the file, marks excluded: what verification runs one by one
+  text: string;
+  risks: string[]; // the first line of each statement marked as dropping or possibly losing data
+}
+
+// Only what holds rows: a dropped view, index or constraint is rebuilt from its definition, a table or column is not.
+const DROPS = /^(drop\s+table\s|alter\s+table\s.*\sdrop\s+column\s)/is;
+const TYPE_CHANGE = /^alter\s+table\s.*\salter\s+column\s.*\stype\s/is;
+
+/**
+ * A generated migration's body: migra's statements with the fills of assembleSchema, `comments` after them, and a
+ * comment above each statement that drops something (data goes with it) or changes a column's type (it can fail or
+ * truncate). Pure.
+ */
+export function renderMigrationBody(statements: string[], fill: SchemaFill): MigrationBody {
+  const sequences = new Map(fill.sequences.map((s) => [s.name, s]));
+  const ready = [...moveDomainsFirst(statements.map(endStatement)).map((s) => fillSequence(s, sequences)), ...fill.comments.map(endStatement)];
+  const risks: string[] = [];
+  const parts = ready.map((statement) => {
+    const mark = DROPS.test(statement) ? 'DROPS DATA: what it drops is gone once this runs' : TYPE_CHANGE.test(statement) ? 'MAY LOSE DATA: a type change can fail or truncate' : '';
+    if (!mark) return statement;
+    risks.push(statement.split('\n')[0]);
+    return `-- ${mark}\n${statement}`;
+  });
+  return { statements: ready, text: parts.length > 0 ? `${parts.join('\n\n')}\n` : '', risks };
+}

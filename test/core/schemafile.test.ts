@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assembleSchema, explainDifference } from '../../src/core/schemafile.js';
+import { assembleSchema, explainDifference, renderMigrationBody } from '../../src/core/schemafile.js';
 
 const test = suite('core/schemafile');
 
@@ -35,6 +35,20 @@ test('names each difference with the command that settles it, both ways', () => 
   assert.is(explainDifference({ change: 'removed', ...column }, ' --db aiven'), 'the migrations have column public.product.sku, schema.sql does not: run dbvc dump --db aiven');
   assert.is(explainDifference({ change: 'changed', ...column, detail: 'type: integer -> bigint' }, ''),
     "column public.product.sku differs (the migrations -> schema.sql: type: integer -> bigint): run dbvc dump to take the migrations', or dbvc revision NAME --autogenerate to make schema.sql's");
+});
+
+test('a generated body marks what drops rows (a table, a column) and type changes, not views, indexes or constraints', () => {
+  const body = renderMigrationBody([
+    'drop view if exists "public"."v";', 'alter table "public"."t" drop constraint "t_pkey";', 'alter table "public"."t" drop column "note";',
+    'alter table "public"."t" alter column "n" set data type bigint using "n"::bigint;', 'alter table "public"."t" alter column "n" type int;', 'drop table "public"."old";',
+  ], NO_FILL);
+  assert.equal(body.risks, [
+    'alter table "public"."t" drop column "note";', 'alter table "public"."t" alter column "n" set data type bigint using "n"::bigint;',
+    'alter table "public"."t" alter column "n" type int;', 'drop table "public"."old";',
+  ]);
+  assert.match(body.text, /-- DROPS DATA: what it drops is gone once this runs\ndrop table "public"."old";\n$/);
+  assert.is(body.statements.length, 6);
+  assert.is(renderMigrationBody([], NO_FILL).text, '');
 });
 
 test.run();
