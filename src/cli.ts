@@ -315,6 +315,22 @@ prog.command('check')
   }));
 addTargetOptions(false);
 
+prog.command('drift')
+  .describe('Compare the target database\'s schema with what its recorded revision makes on a scratch database: what was changed by hand. Read-only on the target; exit 3 when anything differs')
+  .option('--json', 'Print the differences as JSON')
+  .option('--scratch-url', 'Build the expected schema on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
+  .example('drift --db aiven').example('drift --db aiven --json')
+  .action(command(async (log, o) => {
+    const api = await loadApi();
+    const config = await configure(log, o);
+    const result = await api.drift(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (o.json) log.json(result);
+    else if (result.exitCode === 0) log.result(`no drift: ${config.db} has the schema of ${result.revision ?? 'base'}`);
+    else for (const d of result.differences) log.result(d.message);
+    return result.exitCode;
+  }));
+addTargetOptions(true);
+
 /** The review as one self-contained HTML page (issue 17); highlight.js loads only here. */
 async function writePage(log: Log, fileOrDir: string, report: Api.ReviewReport): Promise<void> {
   const { writeReviewPage } = await import('./review/page-file.js');
