@@ -58,12 +58,15 @@ const VALUE_PLACEHOLDERS: Record<string, string> = {
   '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N', '--wait-timeout': 'DURATION',
 };
 
+/** Where one command's option takes other values than the same option elsewhere. */
+const COMMAND_PLACEHOLDERS: Record<string, Record<string, string>> = { dump: { '--out': 'FILE|-' } };
+
 function addValuePlaceholders(): void {
   const tree = (prog as unknown as { tree: Record<string, { options?: string[][] } | string> }).tree;
-  for (const command of Object.values(tree)) {
+  for (const [name, command] of Object.entries(tree)) {
     if (typeof command === 'string') continue;
     for (const option of command.options ?? []) {
-      const placeholder = VALUE_PLACEHOLDERS[option[0]];
+      const placeholder = COMMAND_PLACEHOLDERS[name]?.[option[0]] ?? VALUE_PLACEHOLDERS[option[0]];
       if (placeholder) option[0] = `${option[0]} ${placeholder}`;
     }
   }

@@ -48,4 +48,10 @@ test('check before dump is exit 2; dump writes sql/local/schema.sql; check is 0,
   assert.equal(report.differences.map((d: { message: string }) => d.message), ['schema.sql has index public.person_motto_idx, the migrations do not: run dbvc revision NAME --autogenerate']);
 });
 
+test('dump --help shows that --out takes FILE or -', async () => {
+  const help = await run(['dump', '--help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /^\s+--out FILE\|-\s{2,}Write FILE instead/m);
+});
+
 test.run();
