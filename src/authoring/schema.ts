@@ -40,10 +40,20 @@ export async function withScratch<T>(config: Config, options: ScratchUse, work: 
   const scratch = await openScratch({ root: config.root, url: options.scratchUrl, env: options.env ?? {}, onNotice: () => {}, onInfo: options.report.info });
   try {
     options.report.info(`scratch: ${scratch.display}, PostgreSQL ${scratch.serverVersion}`);
-    return await work(scratch);
+    return await work({ ...scratch, prepare: (earlier) => scratch.prepare(earlier).catch((error) => { throw asMigrationFailure(error); }) });
   } finally {
     await scratch.close();
   }
+}
+
+// The template builder words its failures for review ("the revision before the review"); here a migration that
+// fails from base is the problem itself.
+function asMigrationFailure(error: unknown): unknown {
+  const e = error as DbvcError & { cause?: { message?: string } };
+  if (e?.name !== 'DbvcError' || e.code !== 'sql' || !e.file || !e.cause) return error;
+  return new DbvcError('sql', `${e.file} failed on the scratch database, run from base: ${e.cause.message}`, {
+    file: e.file, lines: e.lines, hint: 'fix that migration: upgrade would fail on it too (dbvc review FROM:TO rehearses a range)', cause: e.cause,
+  });
 }
 
 /** A schema as check and dump compare it: the catalog snapshot plus the comments. */

@@ -133,6 +133,15 @@ test('check: equal after dump; a hand-edited schema.sql and a migration added wi
   assert.equal(added.differences.map((d) => d.message), ['the migrations have column public.product.stock, schema.sql does not: run dbvc dump']);
 });
 
+test('a migration that fails from base is named as such (not in review\'s words), and nothing is written', async () => {
+  const dir = await project('runtime');
+  const error = await rejection(api.dump(config(dir), options()));
+  assert.is(error.code, 'sql');
+  assert.match(error.message, /0002_divide\.up\.sql failed on the scratch database, run from base: division by zero$/);
+  assert.match(error.hint, /^fix that migration/);
+  assert.is(await stat(join(dir, 'schema.sql')).catch(() => null), null);
+});
+
 test('check without schema.sql is a file error (exit 2) with the command that makes one', async () => {
   const error = await rejection(api.check(config(await project('shop')), options()));
   assert.equal([error.code, api.EXIT_CODES[error.code as keyof typeof api.EXIT_CODES]], ['file', 2]);
