@@ -1,5 +1,5 @@
 // sade wiring: argv -> Config -> api -> log. The only module that exits the process.
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
@@ -37,6 +37,7 @@ interface Options extends Flags {
   parallel?: string;
   'keep-going'?: boolean;
   canary?: string;
+  autogenerate?: boolean;
   _: string[];
 }
 
@@ -63,12 +64,15 @@ const VALUE_PLACEHOLDERS: Record<string, string> = {
   '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N', '--wait-timeout': 'DURATION',
 };
 
+/** Where one command's option takes other values than the same option elsewhere. */
+const COMMAND_PLACEHOLDERS: Record<string, Record<string, string>> = { dump: { '--out': 'FILE|-' } };
+
 function addValuePlaceholders(): void {
   const tree = (prog as unknown as { tree: Record<string, { options?: string[][] } | string> }).tree;
-  for (const command of Object.values(tree)) {
+  for (const [name, command] of Object.entries(tree)) {
     if (typeof command === 'string') continue;
     for (const option of command.options ?? []) {
-      const placeholder = VALUE_PLACEHOLDERS[option[0]];
+      const placeholder = COMMAND_PLACEHOLDERS[name]?.[option[0]] ?? VALUE_PLACEHOLDERS[option[0]];
       if (placeholder) option[0] = `${option[0]} ${placeholder}`;
     }
   }
@@ -194,12 +198,22 @@ prog.command('repair')
 addTargetOptions(true);
 
 prog.command('revision <name>')
-  .describe('Write the next NNNN_name.up.sql / .down.sql pair')
-  .example('revision "add orders" --db aiven')
+  .describe('Write the next NNNN_name.up.sql / .down.sql pair; with --autogenerate, drafted from an edit of sql/NAME/schema.sql')
+  .option('--autogenerate', 'Draft the up (head to schema.sql) and the down (back) with @pgkit/migra, proved on a scratch database first')
+  .option('--scratch-url', 'With --autogenerate: draft on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
+  .example('revision "add orders" --db aiven').example('revision "add sku" --autogenerate')
   .action(command(async (log, o, _signal, name) => {
     const api = await loadApi();
-    const files = await api.revision(await configure(log, o, false), name);
-    log.result(`created ${files.up}\ncreated ${files.down}`);
+    const config = await configure(log, o, false);
+    if (!o.autogenerate) {
+      const files = await api.revision(config, name);
+      return log.result(`created ${files.up}\ncreated ${files.down}`);
+    }
+    const result = await api.autogenerate(config, name, { scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (!result.files) return log.result('nothing to generate: schema.sql equals the migrations at head');
+    log.result(`created ${result.files.up}\ncreated ${result.files.down}`);
+    for (const change of result.changes) log.info(`  ${change}`);
+    for (const risk of result.risks) log.info(`review: may lose data: ${risk}`);
   }));
 addTargetOptions(false);
 
@@ -285,6 +299,54 @@ prog.command('review [range]')
     if (o.sql) await writeReviewScript(log, o, api, config, result.report);
     else if (o.json) log.json(result.report);
     else printReview(log, result.report, failOn);
+    return result.exitCode;
+  }));
+addTargetOptions(true);
+
+prog.command('dump')
+  .describe('Write sql/NAME/schema.sql: the schema the migrations produce at head, as plain DDL made on a scratch database (by @pgkit/migra) and verified by loading it back')
+  .option('--out', 'Write FILE instead (relative to the current folder), or - for stdout')
+  .option('--scratch-url', 'Make it on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
+  .example('dump').example('dump --db aiven').example('dump --out - > schema.sql')
+  .action(command(async (log, o) => {
+    if (o.out === '' || o.out === true as unknown) throw new DbvcError('usage', '--out needs a FILE or -', { hint: 'for example --out schema.sql, or --out - for stdout' });
+    const api = await loadApi();
+    const config = await configure(log, o, false);
+    const out = o.out === undefined || o.out === '-' ? o.out : resolve(String(o.out));
+    const result = await api.dump(config, { out, scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (result.path === null) return log.raw(result.text);
+    log.result(`wrote ${relativePath(config.root, result.path)}: the schema at ${result.head ?? 'base'}`);
+  }));
+addTargetOptions(false);
+
+prog.command('check')
+  .describe('Compare sql/NAME/schema.sql with what the migrations produce (on a scratch database): exit 0 when equal, 3 when not, 2 when there is no schema.sql')
+  .option('--json', 'Print the differences as JSON')
+  .option('--scratch-url', 'Compare on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
+  .example('check').example('check --db aiven --json')
+  .action(command(async (log, o) => {
+    const api = await loadApi();
+    const config = await configure(log, o, false);
+    const result = await api.check(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (o.json) log.json(result);
+    else if (result.exitCode === 0) log.result(`schema.sql equals the migrations at ${result.head ?? 'base'}`);
+    else for (const d of result.differences) log.result(d.message);
+    return result.exitCode;
+  }));
+addTargetOptions(false);
+
+prog.command('drift')
+  .describe('Compare the target database\'s schema with what its recorded revision makes on a scratch database: what was changed by hand. Read-only on the target; exit 3 when anything differs')
+  .option('--json', 'Print the differences as JSON')
+  .option('--scratch-url', 'Build the expected schema on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
+  .example('drift --db aiven').example('drift --db aiven --json')
+  .action(command(async (log, o) => {
+    const api = await loadApi();
+    const config = await configure(log, o);
+    const result = await api.drift(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (o.json) log.json(result);
+    else if (result.exitCode === 0) log.result(`no drift: ${config.db} has the schema of ${result.revision ?? 'base'}`);
+    else for (const d of result.differences) log.result(d.message);
     return result.exitCode;
   }));
 addTargetOptions(true);
@@ -422,6 +484,10 @@ function projectRoot(log: Log): string {
   return root;
 }
 
+function relativePath(root: string, path: string): string {
+  return relative(root, path) || path;
+}
+
 function command(action: Action) {
   return (...params: unknown[]) => ({ action, params });
 }
@@ -433,8 +499,14 @@ export function protectNegativeSteps(argv: string[]): string[] {
   return [...argv.filter((a, i) => i < 2 || !/^-\d+$/.test(a)), '--', ...steps];
 }
 
+/** `dbvc dump --out -` (stdout): mri drops a lone "-", so it becomes `--out=-` before parsing (dump only: elsewhere --out takes no -). */
+export function keepDashValues(argv: string[]): string[] {
+  const at = argv[2] !== 'dump' ? -1 : argv.findIndex((a, i) => a === '--out' && argv[i + 1] === '-');
+  return at < 0 ? argv : [...argv.slice(0, at), '--out=-', ...argv.slice(at + 2)];
+}
+
 async function main(): Promise<number> {
-  const argv = protectNegativeSteps(process.argv);
+  const argv = protectNegativeSteps(keepDashValues(process.argv));
   // A reader that stops early (dbvc upgrade --sql | head) closes the pipe: the run goes on, its output is dropped,
   // rather than a crash with a stack (or a migration abandoned half-way)
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -70,7 +70,7 @@ cli('upgrade --help exits 0 and shows examples', async () => {
   assert.is(stderr, '');
 });
 
-cli('--help shows what each option\'s value looks like; revision --help lists only the options revision reads', async () => {
+cli('--help shows what each option\'s value looks like; revision --help lists only the options revision reads (with --autogenerate)', async () => {
   const upgrade = await run(['upgrade', '--help']);
   assert.is(upgrade.code, 0);
   for (const option of ['--db NAME', '--url URL', '--dir PATH', '--schema NAME', '--lock-timeout DURATION', '--out FILE|DIR/', '--ddl-lock-timeout DURATION', '--ddl-lock-retries N']) {
@@ -79,7 +79,7 @@ cli('--help shows what each option\'s value looks like; revision --help lists on
   const revision = await run(['revision', '--help']);
   assert.is(revision.code, 0);
   const options = [...revision.stdout.matchAll(/^\s+(-[-\w, ]+?)(?: [A-Z|/]+)?\s{2,}/gm)].map((m) => m[1]);
-  assert.equal(options, ['--db', '--dir', '--no-color', '-h, --help']);
+  assert.equal(options, ['--autogenerate', '--scratch-url', '--db', '--dir', '--no-color', '-h, --help']);
   const refused = await run(['revision', 'x', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
   assert.is(refused.code, 2);
   assert.match(refused.stderr, /unknown option --url/);

@@ -22,6 +22,8 @@ export interface Discovery {
 
 const VALID = /^(\d+)_([A-Za-z0-9_]+)\.(up|down)\.sql$/;
 const MAX_VERSION_LENGTH = 32;
+/** The schema at head (dbvc dump writes it beside the migrations); not a migration. */
+export const SCHEMA_FILE = 'schema.sql';
 
 interface NamedFile {
   version: string;
@@ -55,7 +57,7 @@ export function discoverMigrations(entries: DirEntry[], folder: string): Discove
 }
 
 function looksLikeMigration(name: string): boolean {
-  if (name.startsWith('.')) return false;
+  if (name.startsWith('.') || name === SCHEMA_FILE) return false;
   return /^\d/.test(name) || /\.sql$/i.test(name);
 }
 

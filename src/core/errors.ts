@@ -11,12 +11,14 @@ export type ErrorCode =
   | 'connect' // the server could not be reached or refused us
   | 'check' // status --exit-code found pending work or a problem
   | 'lint' // the linter review relies on (squawk) could not run
+  | 'engine' // the schema differ (@pgkit/migra) failed, or its DDL did not reproduce the schema it was made from
   | 'interrupted'; // Ctrl-C or SIGTERM
 
 /** Stable exit codes; README lists them. */
 export const EXIT_CODES: Record<ErrorCode, number> = {
   sql: 1,
   lint: 1,
+  engine: 1,
   usage: 2,
   config: 2,
   file: 2,

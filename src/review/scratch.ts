@@ -29,6 +29,8 @@ export interface ScratchServer {
   serverVersion: string; // "17.10"
   isEmbedded: boolean;
   display: string;
+  /** A libpq-style URL of `database` on this server, password included: for tools with a driver of their own (migra). */
+  urlOf(database: string): string;
   /** A new database holding what `earlier` leaves (run from base, or copied from the template of that chain). */
   prepare(earlier: Migration[]): Promise<ScratchDatabase>;
   close(): Promise<void>;
@@ -45,11 +47,14 @@ export async function openScratch(options: ScratchOptions): Promise<ScratchServe
     await stop();
     throw asScratchError(error, address, 'is unreachable', 'check --scratch-url, or leave it out to use an embedded PostgreSQL');
   }
-  const [{ server_version }] = await admin.db`show server_version`;
+  const [{ server_version, tls }] = await admin.db`
+    select current_setting('server_version') as server_version,
+           coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls`;
   return {
     serverVersion: String(server_version).split(' ')[0],
     isEmbedded: !options.url,
     display: address.display,
+    urlOf: (database) => addressUrl(address, database, Boolean(tls)),
     prepare: (earlier) => prepareDatabase(admin.db, open, earlier).catch((error) => {
       throw asScratchError(error, address, 'cannot hold a scratch database', 'the --scratch-url user needs CREATEDB (dbvc creates and drops only dbvc_scratch_* databases)');
     }),
@@ -88,6 +93,29 @@ async function connectTo(address: ServerAddress, database: string, options: Scra
   const { openConnection } = await import('../connect.js');
   const config = { db: 'scratch', server: { kind: 'url', ...address, database } } as unknown as Config;
   return openConnection(config, { onNotice: options.onNotice, onInfo: options.onInfo, onTarget: () => {} }, 'dbvc review');
+}
+
+// A socket directory goes in ?host= (node-postgres and libpq both read it there); the password is never displayed.
+// TLS as our own connection got it: node-postgres has no sslmode=prefer fallback (it reads prefer as verify-full).
+// A CA file given by sslrootcert is not passed on: node-postgres checks against the system's CAs.
+function addressUrl(address: ServerAddress, database: string, usesTls: boolean): string {
+  const params = new URLSearchParams();
+  let host = '';
+  if (address.host.startsWith('/')) {
+    params.set('host', address.host);
+    params.set('port', String(address.port));
+  } else {
+    host = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  }
+  if (!usesTls) params.set('sslmode', 'disable');
+  else if (address.sslmode.startsWith('verify')) params.set('sslmode', 'verify-full');
+  else {
+    params.set('uselibpqcompat', 'true');
+    params.set('sslmode', 'require');
+  }
+  const password = address.password === undefined ? '' : `:${encodeURIComponent(address.password)}`;
+  const query = params.size > 0 ? `?${params}` : '';
+  return `postgres://${encodeURIComponent(address.username)}${password}@${host}/${encodeURIComponent(database)}${query}`;
 }
 
 // By its code rather than instanceof: connect.ts is loaded on demand, and a test runner may hold two copies of it.

@@ -37,6 +37,13 @@ test('orders independently of the order the directory listed the files in', () =
   assert.equal(pairs.map((p) => p.up), names);
 });
 
+test('schema.sql beside the migrations is left alone; Schema.sql is still a problem', () => {
+  const { pairs, problems } = discoverMigrations(files('0001_a.up.sql', '0001_a.down.sql', 'schema.sql'), FOLDER);
+  assert.equal(pairs.map((p) => p.up), ['0001_a.up.sql']);
+  assert.equal(problems, []);
+  assert.equal(problemsOf(files('Schema.sql')).length, 1);
+});
+
 test('pairs each up file with its down file', () => {
   const { pairs, problems } = discoverMigrations(
     files('0002_add_orders.down.sql', '0001_create_product.up.sql', '0002_add_orders.up.sql', '0001_create_product.down.sql'),
@@ -146,9 +153,9 @@ test('names with spaces, quotes or non-ASCII letters are errors naming the file'
 });
 
 test('a .sql file without a version number is an error, not silently skipped', () => {
-  assert.equal(problemsOf(files('schema.sql', '_0001_x.up.sql')), [
+  assert.equal(problemsOf(files('seed.sql', '_0001_x.up.sql')), [
     fileProblem('_0001_x.up.sql', 'does not start with a version number', RENAME),
-    fileProblem('schema.sql', 'does not start with a version number', RENAME),
+    fileProblem('seed.sql', 'does not start with a version number', RENAME),
   ]);
 });
 

@@ -1,0 +1,91 @@
+// schema.sql as text: migra's statements, with the gaps dbvc fills around it (issue 15), behind a short header.
+import type { SchemaChange } from './review.js';
+import type { SchemaObject } from './snapshot.js';
+
+export interface SchemaFill {
+  sequences: SchemaObject[]; // the head snapshot's sequences: migra writes CREATE SEQUENCE without its options
+  comments: string[]; // COMMENT ON statements read from head: migra writes none
+}
+
+/**
+ * The schema file: `header` lines as comments, then migra's statements, each ended by a semicolon (migra leaves
+ * CREATE DOMAIN open), with domains moved before the first table (migra creates them after the tables that use
+ * them), sequences given their options, and the comments last. Pure and deterministic.
+ */
+export function assembleSchema(header: string[], statements: string[], fill: SchemaFill): string {
+  const ended = statements.map(endStatement);
+  const ordered = moveDomainsFirst(ended);
+  const sequences = new Map(fill.sequences.map((s) => [s.name, s]));
+  const filled = ordered.map((s) => fillSequence(s, sequences));
+  const body = [...filled, ...fill.comments.map(endStatement)];
+  const comments = header.map((line) => `-- ${line}`.trimEnd());
+  return [...(comments.length > 0 ? [comments.join('\n')] : []), ...body].join('\n\n') + '\n';
+}
+
+function endStatement(statement: string): string {
+  const text = statement.trim();
+  return text.endsWith(';') ? text : `${text};`;
+}
+
+function moveDomainsFirst(statements: string[]): string[] {
+  const isDomain = (s: string) => /^create\s+domain\b/i.test(s);
+  const domains = statements.filter(isDomain);
+  const rest = statements.filter((s) => !isDomain(s));
+  const firstTable = rest.findIndex((s) => /^create\s+(unlogged\s+)?table\b/i.test(s));
+  if (domains.length === 0 || firstTable < 0) return statements;
+  return [...rest.slice(0, firstTable), ...domains, ...rest.slice(firstTable)];
+}
+
+const BARE_SEQUENCE = /^create sequence "((?:[^"]|"")+)"\."((?:[^"]|"")+)";$/i;
+
+function fillSequence(statement: string, sequences: Map<string, SchemaObject>): string {
+  const match = BARE_SEQUENCE.exec(statement);
+  if (!match) return statement;
+  const [schema, name] = [match[1], match[2]].map((part) => part.replaceAll('""', '"'));
+  const sequence = sequences.get(`${schema}.${name}`);
+  if (!sequence) return statement;
+  const p = sequence.props;
+  const cycle = p.cycle === 'true' ? ' cycle' : '';
+  return `${statement.slice(0, -1)} as ${p.type} increment by ${p.increment} minvalue ${p.min} maxvalue ${p.max} start with ${p.start}${cycle};`;
+}
+
+/**
+ * What `check` says about one difference between the migrations' head and schema.sql (compareSnapshots(head, file)),
+ * with the command that settles it. `db` is the flag to repeat ("" for the default target).
+ */
+export function explainDifference(change: SchemaChange, db: string): string {
+  const what = `${change.kind} ${change.name}`;
+  const dump = `dbvc dump${db}`;
+  const revision = `dbvc revision NAME --autogenerate${db}`;
+  if (change.change === 'added') return `schema.sql has ${what}, the migrations do not: run ${revision}`;
+  if (change.change === 'removed') return `the migrations have ${what}, schema.sql does not: run ${dump}`;
+  return `${what} differs (the migrations -> schema.sql: ${change.detail}): run ${dump} to take the migrations', or ${revision} to make schema.sql's`;
+}
+
+export interface MigrationBody {
+  statements: string[]; // as written to the file, marks excluded: what verification runs one by one
+  text: string;
+  risks: string[]; // the first line of each statement marked as dropping or possibly losing data
+}
+
+// Only what holds rows: a dropped view, index or constraint is rebuilt from its definition, a table or column is not.
+const DROPS = /^(drop\s+table\s|alter\s+table\s.*\sdrop\s+column\s)/is;
+const TYPE_CHANGE = /^alter\s+table\s.*\salter\s+column\s.*\stype\s/is;
+
+/**
+ * A generated migration's body: migra's statements with the fills of assembleSchema, `comments` after them, and a
+ * comment above each statement that drops something (data goes with it) or changes a column's type (it can fail or
+ * truncate). Pure.
+ */
+export function renderMigrationBody(statements: string[], fill: SchemaFill): MigrationBody {
+  const sequences = new Map(fill.sequences.map((s) => [s.name, s]));
+  const ready = [...moveDomainsFirst(statements.map(endStatement)).map((s) => fillSequence(s, sequences)), ...fill.comments.map(endStatement)];
+  const risks: string[] = [];
+  const parts = ready.map((statement) => {
+    const mark = DROPS.test(statement) ? 'DROPS DATA: what it drops is gone once this runs' : TYPE_CHANGE.test(statement) ? 'MAY LOSE DATA: a type change can fail or truncate' : '';
+    if (!mark) return statement;
+    risks.push(statement.split('\n')[0]);
+    return `-- ${mark}\n${statement}`;
+  });
+  return { statements: ready, text: parts.length > 0 ? `${parts.join('\n\n')}\n` : '', risks };
+}

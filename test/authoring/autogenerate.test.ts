@@ -1,0 +1,78 @@
+// dbvc revision NAME --autogenerate against the suite's server: an edit of schema.sql becomes a pair that upgrade and
+// downgrade run on a real database, that review passes, and after which check passes.
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as api from '../../src/api.js';
+import { compareSnapshots } from '../../src/core/snapshot.js';
+import { readSnapshot } from '../../src/review/snapshot.js';
+import { capture, configFor, copyFixture, createDatabase, rejection, serverUrl, type TestDatabase } from '../helpers/db.js';
+
+const test = suite<{ t: TestDatabase; dir: string }>('authoring/autogenerate');
+
+test.before.each(async (context) => {
+  context.t = await createDatabase();
+  context.dir = await copyFixture('shop');
+});
+test.after.each(async (context) => {
+  await context.t.drop();
+  await rm(context.dir, { recursive: true, force: true });
+});
+
+const options = () => ({ scratchUrl: serverUrl(), report: capture() });
+
+const EDIT = `
+ALTER TABLE public.product ADD COLUMN sku text;
+CREATE INDEX product_sku_idx ON public.product (sku);
+CREATE TABLE public.review (id int PRIMARY KEY, product_id int NOT NULL REFERENCES public.product (id), body text);
+CREATE TYPE public.stars AS ENUM ('one', 'two', 'three');
+ALTER TABLE public.review ADD COLUMN rating public.stars;
+CREATE VIEW public.reviewed AS SELECT p.name, r.rating FROM public.product p JOIN public.review r ON r.product_id = p.id;
+CREATE FUNCTION public.total(q int, price numeric) RETURNS numeric LANGUAGE sql AS $$ SELECT q * price $$;
+ALTER TABLE public.orders DROP COLUMN note;
+COMMENT ON TABLE public.review IS 'what customers say';
+`;
+
+test('an edited schema.sql becomes the next pair: upgrade gives schema.sql, downgrade -1 the old head, check and review pass', async ({ t, dir }) => {
+  const config = configFor(t.url, dir);
+  await api.dump(config, options());
+  await api.upgrade(config, undefined, { report: capture() });
+  const before = await readSnapshot(t.db, 'public');
+  await appendFile(join(dir, 'schema.sql'), EDIT);
+
+  const result = await api.autogenerate(config, 'add reviews', options());
+  assert.ok(result.files, 'a pair is written');
+  assert.match(result.files!.up, /0005_add_reviews\.up\.sql$/);
+  assert.ok(result.changes.includes('added table public.review'));
+  assert.equal(result.risks, ['alter table "public"."orders" drop column "note";']);
+  const up = await readFile(join(dir, '0005_add_reviews.up.sql'), 'utf8');
+  assert.match(up, /^-- 0005_add_reviews: add reviews \(upgrade\)\n-- Drafted by dbvc revision --autogenerate/);
+  assert.match(up, /-- DROPS DATA: what it drops is gone once this runs\nalter table "public"."orders" drop column "note";/);
+  const down = await readFile(join(dir, '0005_add_reviews.down.sql'), 'utf8');
+  assert.match(down, /-- DROPS DATA: what it drops is gone once this runs\ndrop table "public"."review";/);
+
+  await api.upgrade(config, undefined, { report: capture() });
+  const wanted = await api.check(config, options());
+  assert.equal([wanted.exitCode, wanted.head], [0, '0005'], 'schema.sql equals the migrations again');
+  const after = await readSnapshot(t.db, 'public');
+  assert.ok(compareSnapshots(before, after).some((c) => c.name === 'public.review.rating'));
+  await api.downgrade(config, '-1', { report: capture() });
+  assert.equal(compareSnapshots(before, await readSnapshot(t.db, 'public')), [], 'downgrade -1 gives the old head back');
+
+  const { report, exitCode } = await api.review(config, { range: '0004:0005', scratchUrl: serverUrl(), report: capture() });
+  assert.is(report.migrations[0].down.reverts, true);
+  assert.equal([exitCode, report.verdict], [0, 'ok'], 'review passes: squawk warns (drop column, plain CREATE INDEX), no error');
+});
+
+test('a schema.sql equal to head writes nothing and says so; without schema.sql it is exit 2', async ({ t, dir }) => {
+  const config = configFor(t.url, dir);
+  const missing = await rejection(api.autogenerate(config, 'x', options()));
+  assert.equal([missing.code, missing.hint], ['file', 'run dbvc dump to write it from the migrations, and commit it']);
+  await api.dump(config, options());
+  const result = await api.autogenerate(config, 'nothing', options());
+  assert.equal(result, { files: null, changes: [], risks: [] });
+  assert.not.ok((await readdir(dir)).some((f) => f.startsWith('0005')));
+});
+
+test.run();
