@@ -214,6 +214,7 @@ prog.command('revision <name>')
     log.result(`created ${result.files.up}\ncreated ${result.files.down}`);
     for (const change of result.changes) log.info(`  ${change}`);
     for (const risk of result.risks) log.info(`review: may lose data: ${risk}`);
+    for (const rename of result.renames) log.info(`review: possible rename: ${rename}`);
   }));
 addTargetOptions(false);
 

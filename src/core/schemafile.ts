@@ -89,3 +89,27 @@ export function renderMigrationBody(statements: string[], fill: SchemaFill): Mig
   });
   return { statements: ready, text: parts.length > 0 ? `${parts.join('\n\n')}\n` : '', risks };
 }
+
+/**
+ * A column dropped and another added in the same table, in one change, may be a rename, which migra cannot tell:
+ * the pair it drafts drops the data. One note per such table, naming the RENAME COLUMN to write instead. Pure.
+ */
+export function findPossibleRenames(changes: SchemaChange[]): string[] {
+  const columns = (change: SchemaChange['change']) => changes.filter((c) => c.kind === 'column' && c.change === change).map((c) => splitColumn(c.name));
+  const removed = columns('removed');
+  const added = columns('added');
+  const notes: string[] = [];
+  for (const table of [...new Set(removed.map((c) => c.table))]) {
+    const gone = removed.filter((c) => c.table === table);
+    const come = added.filter((c) => c.table === table);
+    if (come.length === 0) continue;
+    const [from, to] = [gone[0].column, come[0].column];
+    notes.push(`${table}: column ${gone.map((c) => c.column).join(', ')} dropped and ${come.map((c) => c.column).join(', ')} added; if that is a rename, write ALTER TABLE ${table} RENAME COLUMN ${from} TO ${to}; instead (the drafted pair loses the column's data)`);
+  }
+  return notes;
+}
+
+function splitColumn(name: string): { table: string; column: string } {
+  const cut = name.lastIndexOf('.');
+  return { table: name.slice(0, cut), column: name.slice(cut + 1) };
+}

@@ -46,6 +46,7 @@ test('an edited schema.sql becomes the next pair: upgrade gives schema.sql, down
   assert.match(result.files!.up, /0005_add_reviews\.up\.sql$/);
   assert.ok(result.changes.includes('added table public.review'));
   assert.equal(result.risks, ['alter table "public"."orders" drop column "note";']);
+  assert.equal(result.renames, [], 'a dropped column alone is no rename');
   const up = await readFile(join(dir, '0005_add_reviews.up.sql'), 'utf8');
   assert.match(up, /^-- 0005_add_reviews: add reviews \(upgrade\)\n-- Drafted by dbvc revision --autogenerate/);
   assert.match(up, /-- DROPS DATA: what it drops is gone once this runs\nalter table "public"."orders" drop column "note";/);
@@ -71,8 +72,21 @@ test('a schema.sql equal to head writes nothing and says so; without schema.sql 
   assert.equal([missing.code, missing.hint], ['file', 'run dbvc dump to write it from the migrations, and commit it']);
   await api.dump(config, options());
   const result = await api.autogenerate(config, 'nothing', options());
-  assert.equal(result, { files: null, changes: [], risks: [] });
+  assert.equal(result, { files: null, changes: [], risks: [], renames: [] });
   assert.not.ok((await readdir(dir)).some((f) => f.startsWith('0005')));
+});
+
+test('a column dropped and another added in one table is named as a possible rename, in the output and atop the up file', async ({ t, dir }) => {
+  const config = configFor(t.url, dir);
+  await api.dump(config, options());
+  await appendFile(join(dir, 'schema.sql'), 'ALTER TABLE public.orders DROP COLUMN note;\nALTER TABLE public.orders ADD COLUMN remark text;\n');
+  const result = await api.autogenerate(config, 'note to remark', options());
+  const rename = "public.orders: column note dropped and remark added; if that is a rename, write ALTER TABLE public.orders RENAME COLUMN note TO remark; instead (the drafted pair loses the column's data)";
+  assert.equal(result.renames, [rename]);
+  const up = await readFile(join(dir, '0005_note_to_remark.up.sql'), 'utf8');
+  assert.ok(up.includes(`-- POSSIBLE RENAME: ${rename}\n`), up);
+  await api.upgrade(config, undefined, { report: capture() });
+  assert.is((await api.check(config, options())).exitCode, 0);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assembleSchema, explainDifference, renderMigrationBody } from '../../src/core/schemafile.js';
+import { assembleSchema, explainDifference, findPossibleRenames, renderMigrationBody } from '../../src/core/schemafile.js';
 
 const test = suite('core/schemafile');
 
@@ -49,6 +49,17 @@ test('a generated body marks what drops rows (a table, a column) and type change
   assert.match(body.text, /-- DROPS DATA: what it drops is gone once this runs\ndrop table "public"."old";\n$/);
   assert.is(body.statements.length, 6);
   assert.is(renderMigrationBody([], NO_FILL).text, '');
+});
+
+test('a column dropped and one added in the same table is named as a possible rename, with the RENAME COLUMN to write', () => {
+  const change = (kind: 'added' | 'removed', name: string) => ({ change: kind, kind: 'column', name, detail: 'text' });
+  const notes = findPossibleRenames([
+    change('removed', 'public.product.sku'), change('added', 'public.product.code'),
+    change('removed', 'public.orders.note'), change('added', 'public.invoice.note'), // other tables: no rename
+    { change: 'added', kind: 'index', name: 'public.product_code_idx', detail: '' },
+  ]);
+  assert.equal(notes, ["public.product: column sku dropped and code added; if that is a rename, write ALTER TABLE public.product RENAME COLUMN sku TO code; instead (the drafted pair loses the column's data)"]);
+  assert.equal(findPossibleRenames([change('removed', 'public.product.sku')]), []);
 });
 
 test.run();
