@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DbvcError, excerpt, locateOffset } from './core/errors.js';
 import { quoteIdent, recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
-import { CHECK_START, isPreparedMove, mayChangeSession, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderStepTransaction, RESET_SESSION } from './core/render.js';
+import { CHECK_START, isPreparedMove, mayChangeSession, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderReset, renderStepTransaction } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
 import { findLockHolders, notMovedError, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
@@ -15,7 +15,7 @@ export interface RunContext {
   dbvcVersion: string;
   signal?: AbortSignal;
   singleTransaction?: boolean;
-  sessionSetup?: string; // set again after each RESET_SESSION (Connection.sessionSetup)
+  sessionSetup?: string; // set again after each session reset (Connection.sessionSetup)
   completedBefore?(error: { code?: string; message?: string }): number | undefined; // Connection.completedBefore
   ddlLockTimeoutMs?: number; // lock_timeout for each migration; undefined leaves the server's setting
   ddlLockRetries?: number; // retries after a lock timeout (55P03), with a growing pause
@@ -209,10 +209,6 @@ async function runCancellable(db: Db | Tx, sql: string, signal?: AbortSignal): P
   }
 }
 
-function resetSession(context: RunContext): string {
-  return `${RESET_SESSION}\n${context.sessionSetup ?? ''}`;
-}
-
 /** A statement that failed inside a transaction, with the statement it was. */
 class StatementFailure {
   constructor(readonly error: unknown, readonly statement: Statement) {}
@@ -244,7 +240,7 @@ async function runAsOneTransaction(db: Db, plan: Plan, context: RunContext): Pro
         const started = performance.now();
         if (context.ddlLockTimeoutMs !== undefined) await setLockTimeout(tx, context.ddlLockTimeoutMs, true);
         await runFile(tx, step.sql, context);
-        if (mayChangeSession(step.sql)) await tx.unsafe(resetSession(context)); // the next file starts from a clean session
+        if (mayChangeSession(step.sql)) await tx.unsafe(renderReset(context.sessionSetup)); // the next file starts from a clean session
         await writeVersion(tx, context.schema, step.from, step.to);
         await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
         context.onStepRan?.(step, performance.now() - started); // not done: it commits with the whole run, or not at all
@@ -286,7 +282,7 @@ async function runBare(db: Db, step: Step, context: RunContext, started: number)
     if (context.ddlLockTimeoutMs !== undefined) await db`reset lock_timeout`.catch(() => undefined);
   }
   await db.begin(async (tx) => {
-    if (mayChangeSession(step.sql)) await tx.unsafe(resetSession(context)); // as for a transactional file
+    if (mayChangeSession(step.sql)) await tx.unsafe(renderReset(context.sessionSetup)); // as for a transactional file
     await writeVersion(tx, context.schema, step.from, step.to);
     await recordEvent(tx, context.schema, historyEntry(step, context, Math.round(performance.now() - started)));
   });

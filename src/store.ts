@@ -64,23 +64,24 @@ export async function readState(db: Queryable, schema: string, withDownSql = fal
            to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as history_table`;
   const versions = version_table ? (await db`select version_num from ${schemaName(db, schema)}.alembic_version order by version_num`).map((r) => r.version_num as string) : [];
   const recorded = new Map<string, Recorded>();
+  let isMovedByDbvc = false;
   if (history_table) {
     // the latest move per version: a version whose latest is a down (or a stamp down, which records no up checksum)
-    // is not applied, even though an older row once applied it
+    // is not applied, even though an older row once applied it. `moved` is computed once (an InitPlan), not per row.
     const rows = await db`
       select distinct on (version_num) version_num, name, event, up_checksum, down_checksum, applied_at, applied_by,
-             down_sql is not null as has_down_sql, case when ${withDownSql} then down_sql end as down_sql
+             down_sql is not null as has_down_sql, case when ${withDownSql} then down_sql end as down_sql,
+             (select exists (select from ${schemaName(db, schema)}.dbvc_history where event <> 'adopted')) as moved
       from ${schemaName(db, schema)}.dbvc_history
       where event in ('up', 'down', 'stamp', 'repair', 'adopted')
       order by version_num, id desc`;
+    isMovedByDbvc = rows.length > 0 && rows[0].moved === true; // without such rows dbvc has moved nothing
     for (const row of rows) {
       if (row.event === 'down' || row.up_checksum === null) continue;
       recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql, hasDownSql: row.has_down_sql, appliedAt: row.applied_at, appliedBy: row.applied_by, name: row.name });
     }
   }
   const failures = history_table ? await readFailures(db, schema) : [];
-  const isMovedByDbvc = history_table ? (await db`
-    select exists (select from ${schemaName(db, schema)}.dbvc_history where event <> 'adopted') as moved`)[0].moved as boolean : false;
   return { versions, recorded, failures, isMovedByDbvc, hasTables: Boolean(version_table && history_table) };
 }
 

@@ -170,6 +170,11 @@ export function mayChangeSession(sql: string): boolean {
   return CHANGES_SESSION.test(sql);
 }
 
+/** The session reset, followed by dbvc's own session settings (Connection.sessionSetup), which RESET ALL clears. */
+export function renderReset(sessionSetup = ''): string {
+  return `${RESET_SESSION}\n${sessionSetup ? `${sessionSetup}\n` : ''}`;
+}
+
 /**
  * A transactional step as the online run sends it, as one simple query in one round trip: BEGIN, the lock timeout,
  * a check that alembic_version holds the step's start (MOVED_NOTHING in the error otherwise, so a step sent behind one
@@ -185,7 +190,7 @@ export function renderStepTransaction(step: Step, options: OnlineStepOptions): {
   const setting = options.lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = '${Math.round(options.lockTimeoutMs)}ms';\n`;
   const prefix = `BEGIN;\n${setting}${renderStartCheck(step, options)};\n`;
   const statementsBefore = 1 + (setting ? 1 : 0) + 1;
-  const reset = mayChangeSession(step.sql) ? `${RESET_SESSION}\n${options.sessionSetup ? `${options.sessionSetup}\n` : ''}` : '';
+  const reset = mayChangeSession(step.sql) ? renderReset(options.sessionSetup) : '';
   const r = recordStep(step);
   const values = [
     options.runId, r.event, r.version, r.name, r.fromVersion, r.toVersion, r.upChecksum, r.downChecksum, r.upSql, r.downSql,
