@@ -172,8 +172,11 @@ export function printReview(log: Log, report: ReviewReport, failOn: Severity): v
     if (m.skipped) log.result(`  ${m.skipped}`);
     for (const change of m.changes) log.result(`  ${changeSign(change.change)} ${change.kind} ${change.name}${change.detail ? c.dim(`  ${change.detail}`) : ''}`);
     for (const s of m.up.statements) printStatement(log, m.file, s);
-    for (const failure of [m.up.error, m.down.error, m.reapply.error]) {
-      if (failure) log.result(`  ${c.red('failed')} ${failure.file}${failure.line === null ? '' : `:${failure.line}`}: ${failure.message}${failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : ''}`);
+    if (m.down.file) for (const s of m.down.statements) printStatement(log, m.down.file, s);
+    // which run failed matters: a reapply that fails after a down that ran means the down leaves something behind
+    const failures = [['up failed', m.up.error], ['down failed', m.down.error], ['up failed again after the down', m.reapply.error]] as const;
+    for (const [what, failure] of failures) {
+      if (failure) log.result(`  ${c.red(what)} ${failure.file}${failure.line === null ? '' : `:${failure.line}`}: ${failure.message}${failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : ''}`);
     }
     for (const d of m.down.differences) log.result(`  ${c.red('not reverted')} ${changeSign(d.change)} ${d.kind} ${d.name}${d.detail ? c.dim(`  ${d.detail}`) : ''}`);
     for (const f of m.findings) {

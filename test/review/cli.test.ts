@@ -78,6 +78,16 @@ test('the terminal shows a verdict line per migration; --fail-on warning turns s
   assert.match(result.stdout, /review 0001 -> 0002: findings \(1 migration, scratch PostgreSQL 17\.\d+ \(embedded\)\)\n$/);
 });
 
+test('the terminal lists the down file\'s statements, and a reapply that fails is named as such, not as the up', async ({ project }) => {
+  const downs = join(project, 'downs');
+  await cp(fixture('review-downs'), join(downs, 'sql', 'local'), { recursive: true });
+  const result = await run(['review', '0002:0003'], downs);
+  assert.is(result.code, 1, result.stderr); // a failure on the scratch database
+  assert.ok(result.stdout.includes('  sql/local/0003_leave_enum.down.sql:2 SELECT 1;'), result.stdout);
+  assert.match(result.stdout, /\n {2}up failed again after the down sql\/local\/0003_leave_enum\.up\.sql:1: type "mood" already exists \(SQLSTATE 42710\)\n/);
+  assert.not.match(result.stdout, /\n {2}(up|down) failed sql/);
+});
+
 test('a wrong --fail-on is a usage error (exit 2) before anything runs', async ({ project }) => {
   const result = await run(['review', '0001:0002', '--fail-on', 'fatal'], project);
   assert.is(result.code, 2);
