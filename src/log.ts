@@ -185,6 +185,7 @@ export function printReview(log: Log, report: ReviewReport, failOn: Severity): v
       if (f.help) log.result(`    ${c.dim(`help: ${f.help}`)}`);
     }
   }
+  if (report.migrations.length === 0) return log.result(`nothing to review: no migration after ${report.range.from ?? 'base'}`);
   const scratch = `PostgreSQL ${report.scratch.server_version}${report.scratch.embedded ? ' (embedded)' : ''}`;
   const count = `${report.migrations.length} migration${report.migrations.length === 1 ? '' : 's'}`;
   log.result(`review ${report.range.from ?? 'base'} -> ${report.range.to ?? 'base'}: ${word[report.verdict]} (${count}, scratch ${scratch})`);

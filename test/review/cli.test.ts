@@ -88,6 +88,12 @@ test('the terminal lists the down file\'s statements, and a reapply that fails i
   assert.not.match(result.stdout, /\n {2}(up|down) failed sql/);
 });
 
+test('an empty range says there is nothing to review', async ({ project }) => {
+  const result = await run(['review', '0002:0002'], project);
+  assert.is(result.code, 0, result.stderr);
+  assert.is(result.stdout, 'nothing to review: no migration after 0002\n');
+});
+
 test('a wrong --fail-on is a usage error (exit 2) before anything runs', async ({ project }) => {
   const result = await run(['review', '0001:0002', '--fail-on', 'fatal'], project);
   assert.is(result.code, 2);
