@@ -25,12 +25,21 @@ export async function buildTemplate(admin: Db, open: (database: string) => Promi
     } finally {
       await connection.close();
     }
-    await admin.unsafe(`alter database ${building} rename to ${template}`).catch((error: { code?: string }) => {
-      if (error.code !== '42P04') throw error; // another review built the same template meanwhile: use theirs
-    });
+    await keepTemplate(admin, building, template);
   } finally {
     await admin.unsafe(`drop database if exists ${building} with (force)`);
   }
+}
+
+/**
+ * Renames a complete build to the template's name. Another review may have built the same template meanwhile: then
+ * theirs is kept and ours dropped by the caller. Two renames at the same moment both pass the server's check that
+ * the name is free, and the second then fails on pg_database's unique index (23505) instead of with 42P04.
+ */
+export async function keepTemplate(admin: Db, building: string, template: string): Promise<void> {
+  await admin.unsafe(`alter database ${building} rename to ${template}`).catch((error: { code?: string }) => {
+    if (error.code !== '42P04' && error.code !== '23505') throw error;
+  });
 }
 
 async function applyEarlier(db: Db, earlier: Migration[]): Promise<void> {

@@ -1,5 +1,6 @@
 // dbvc review against the suite's server as --scratch-url: the fixtures' known answers, statement by statement.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as api from '../../src/api.js';
 import { lintFiles } from '../../src/review/lint.js';
+import { keepTemplate } from '../../src/review/template.js';
 import type { MigrationReview, TracedStatement } from '../../src/core/review.js';
 import { runScript, snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
 import { capture, configFor, connect, copyFixture, createDatabase, fixture, rejection, ROOT, serverUrl } from '../helpers/db.js';
@@ -233,6 +235,27 @@ test('an earlier migration that fails while the scratch database is brought up t
     assert.match(error.message, /0008_add_value\.up\.sql failed on the scratch database while bringing it to the revision before the review: unsafe use of new value "archived"/);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('reviews that finish building the same template at once all succeed, and one template is kept', async () => {
+  // two reviews started together on a history no template holds yet: their renames race in pg_database
+  const admins = Array.from({ length: 6 }, () => connect(serverUrl()));
+  try {
+    for (let round = 0; round < 3; round++) {
+      const name = `dbvc_scratch_tpl_race_${randomBytes(4).toString('hex')}`;
+      const builds = admins.map((_, i) => `dbvc_scratch_build_race_${round}_${i}_${randomBytes(3).toString('hex')}`);
+      for (const build of builds) await admins[0].unsafe(`create database ${build} template template0`);
+      try {
+        const results = await Promise.allSettled(admins.map((admin, i) => keepTemplate(admin, builds[i], name)));
+        const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason?.message));
+        assert.equal(failed, [], `round ${round}`);
+      } finally {
+        for (const database of [name, ...builds]) await admins[0].unsafe(`drop database if exists ${database}`);
+      }
+    }
+  } finally {
+    await Promise.all(admins.map((admin) => admin.end()));
   }
 });
 
