@@ -1,11 +1,12 @@
 // A fleet command as the CLI runs it: options -> targets -> bounded runs -> the matrix, written through the log.
 import type { Flags } from '../config.js';
 import { DbvcError, EXIT_CODES } from '../core/errors.js';
-import { formatMatrix, type FleetRow } from '../core/matrix.js';
-import type { Log } from '../log.js';
+import { formatMatrix, WHOLE_TARGET, type FleetRow, type MatrixKind } from '../core/matrix.js';
+import type { Severity } from '../core/review.js';
+import { printReview, type Log } from '../log.js';
 import { fleetMove, fleetStatus, type FleetOptions } from './commands.js';
 import { DEFAULT_POLICY, type FleetPolicy } from './run.js';
-import { expandFleet, type FleetUnit } from './targets.js';
+import { expandFleet, type FleetTarget, type FleetUnit } from './targets.js';
 
 export interface FleetCliOptions {
   db?: string;
@@ -18,7 +19,18 @@ export interface FleetCliOptions {
   'exit-code'?: boolean;
 }
 
-export type FleetCommand = { kind: 'status' | 'current' } | { kind: 'move'; direction: 'up' | 'down'; revision: string; move: { singleTransaction: boolean; resume: boolean; restart: boolean; allowOutOfOrder: boolean } };
+export type FleetCommand =
+  | { kind: 'status' | 'current' }
+  | { kind: 'move'; direction: 'up' | 'down'; revision: string; move: { singleTransaction: boolean; resume: boolean; restart: boolean; allowOutOfOrder: boolean } }
+  | { kind: 'check' | 'drift'; scratchUrl?: string }
+  // oneTargetOnly: an option in use that writes one target's review (--html, --sql), refused for a fleet
+  | { kind: 'review'; scratchUrl?: string; range?: string; sinceGit?: string; failOn: Severity; oneTargetOnly?: string };
+
+/** Whether the command acts on databases (check, and review of a range, act on each target's files alone). */
+export function needsDatabases(command: FleetCommand): boolean {
+  if (command.kind === 'check') return false;
+  return command.kind !== 'review' || (command.range === undefined && command.sinceGit === undefined);
+}
 
 /** True when an option asks for a fleet run (a single target whose env file lists its databases is one too). */
 export function wantsFleet(o: FleetCliOptions): boolean {
@@ -28,10 +40,16 @@ export function wantsFleet(o: FleetCliOptions): boolean {
 /** Runs the command on every database of the fleet, prints the matrix (or its rows as JSON) and returns the exit code. */
 export async function runFleetCommand(log: Log, o: FleetCliOptions, flags: Flags, signal: AbortSignal, command: FleetCommand, root = process.cwd()): Promise<number> {
   const policy = readPolicy(o);
-  const targets = expandFleet({ ...flags, db: o.all ? undefined : flags.db, all: o.all, urlsFile: o['urls-file'] }, process.env, root);
+  if (command.kind === 'review' && command.oneTargetOnly) {
+    throw new DbvcError('usage', `${command.oneTargetOnly} writes the review of one target, and this is a fleet run`, { hint: `run it per target: dbvc review ${command.oneTargetOnly} ... --db NAME, with a RANGE when the target lists many databases` });
+  }
+  const perDatabase = needsDatabases(command);
+  const targets = expandFleet({ ...flags, db: o.all ? undefined : flags.db, all: o.all, urlsFile: perDatabase ? o['urls-file'] : undefined }, process.env, root, perDatabase);
   const units = targets.flatMap((t) => t.units);
-  log.info(`fleet: ${units.length} database${units.length === 1 ? '' : 's'} in ${targets.map((t) => `${t.name} (${t.units.length})`).join(', ')}; ${policy.parallel} at once${policy.canary > 0 ? `, ${policy.canary} canary first` : ''}${policy.keepGoing ? ', keep going after failures' : ''}`);
+  const what = perDatabase ? `${units.length} database${units.length === 1 ? '' : 's'} in ${targets.map((t) => `${t.name} (${t.units.length})`).join(', ')}` : `${targets.length} target${targets.length === 1 ? '' : 's'} (${targets.map((t) => t.name).join(', ')})`;
+  log.info(`fleet: ${what}; ${policy.parallel} at once${policy.canary > 0 ? `, ${policy.canary} canary first` : ''}${policy.keepGoing ? ', keep going after failures' : ''}`);
   const options = fleetOptions(log, policy, signal);
+  if (command.kind === 'review' || command.kind === 'check' || command.kind === 'drift') return verifyFleet(log, o, targets, options, command);
   const report = command.kind === 'move'
     ? await fleetMove(targets, command.direction, command.revision, { ...options, ...command.move })
     : await fleetStatus(targets, options);
@@ -41,6 +59,42 @@ export async function runFleetCommand(log: Log, o: FleetCliOptions, flags: Flags
   // as for one database: current names no revision alembic_version does not hold, and says so with exit 3
   if (command.kind === 'current' && report.rows.some((r) => !r.known)) return EXIT_CODES.state;
   return command.kind === 'status' && o['exit-code'] && report.rows.some(isBehind) ? EXIT_CODES.check : 0;
+}
+
+/**
+ * review, check or drift: the details first (each rehearsal's review, each difference), then the matrix; --json gives
+ * the rows (review: { rows, reviews }). The exit code is that of the worst failure or verdict.
+ */
+async function verifyFleet(log: Log, o: FleetCliOptions, targets: FleetTarget[], options: FleetOptions, command: Extract<FleetCommand, { kind: 'review' | 'check' | 'drift' }>): Promise<number> {
+  const { fleetCheck, fleetDrift, fleetReview } = await import('./verify.js');
+  const verify = { ...options, scratchUrl: command.scratchUrl, env: process.env, info: log.info };
+  if (command.kind !== 'review') {
+    const report = await (command.kind === 'check' ? fleetCheck : fleetDrift)(targets, verify);
+    if (o.json) log.json(report.rows);
+    else printMatrix(log, report.rows, command.kind, true);
+    return report.exitCode;
+  }
+  const report = await fleetReview(targets, { ...verify, range: command.range, sinceGit: command.sinceGit, failOn: command.failOn });
+  if (o.json) {
+    log.json({ rows: report.rows, reviews: report.reviews });
+    return report.exitCode;
+  }
+  for (const r of report.reviews) {
+    const shown = r.databases.length > 3 ? `${r.databases.slice(0, 3).join(', ')} and ${r.databases.length - 3} more` : r.databases.join(', ');
+    log.result(log.colors.bold(r.databases.length === 0 ? `${r.target}:` : `${r.target}, for ${r.databases.length} database${r.databases.length === 1 ? '' : 's'} (${shown}):`));
+    printReview(log, r.report, command.failOn);
+    log.result('');
+  }
+  printMatrix(log, report.rows, 'review', false);
+  return report.exitCode;
+}
+
+function printMatrix(log: Log, rows: FleetRow[], kind: MatrixKind, withDifferences: boolean): void {
+  for (const row of withDifferences ? rows : []) {
+    for (const difference of row.differences ?? []) log.result(`${row.target}${row.database === WHOLE_TARGET ? '' : ` ${row.database}`}: ${difference}`);
+  }
+  if (withDifferences && rows.some((r) => (r.differences?.length ?? 0) > 0)) log.result('');
+  for (const line of formatMatrix(rows, kind)) log.result(line);
 }
 
 function isBehind(row: FleetRow): boolean {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseDatabaseUrl, resolveConfig, type Config, type Flags } from '../config.js';
 import { DbvcError } from '../core/errors.js';
 import { parseUrlList } from '../core/fleet.js';
-import { compareNatural } from '../core/matrix.js';
+import { compareNatural, WHOLE_TARGET } from '../core/matrix.js';
 
 export interface FleetFlags extends Flags {
   all?: boolean; // every target with both sql/<db>/ and envs/<db>.env
@@ -26,10 +26,11 @@ export interface FleetTarget {
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /**
- * The targets named by --db (several, comma-separated) or --all, each with its databases. Throws a 'usage' or
- * 'config' DbvcError (never holding a password) before anything connects.
+ * The targets named by --db (several, comma-separated) or --all, each with its databases; with needsServer false
+ * (check: no database), each target is one unit whose database is WHOLE_TARGET. Throws a 'usage' or 'config'
+ * DbvcError (never holding a password) before anything connects.
  */
-export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: string): FleetTarget[] {
+export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: string, needsServer = true): FleetTarget[] {
   if (flags.all && flags.db !== undefined) throw new DbvcError('usage', '--all and --db exclude each other', { hint: 'use --all for every target, or --db a,b for some' });
   const names = flags.all ? discoverTargets(root) : splitNames(flags.db ?? 'local');
   if (names.length > 1) {
@@ -42,7 +43,8 @@ export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: str
     }
   }
   return names.map((name) => {
-    const config = resolveConfig({ ...flags, db: name }, env, root);
+    const config = resolveConfig({ ...flags, db: name }, env, root, needsServer);
+    if (!needsServer) return { name, config, units: [{ target: name, database: WHOLE_TARGET, config }] };
     const units = config.urlsFile ? readUrlList(config, env, root) : [{ target: name, database: databaseLabel(config), config }];
     return { name, config, units };
   });
