@@ -65,7 +65,7 @@ const COLUMNS: Record<MatrixKind, { header: string[]; cells(row: FleetRow): stri
   status: { header: ['TARGET', 'DATABASE', 'CURRENT', 'HEAD', 'PENDING', 'PROBLEMS', 'LAST APPLIED', 'NOTE'], cells: statusCells },
   move: { header: ['TARGET', 'DATABASE', 'RESULT', 'CURRENT', 'HEAD', 'PENDING', 'NOTE'], cells: moveCells },
   review: { header: ['TARGET', 'DATABASE', 'CURRENT', 'REVIEWED', 'VERDICT', 'FINDINGS', 'NOTE'], cells: reviewCells },
-  check: { header: ['TARGET', 'HEAD', 'RESULT', 'NOTE'], cells: (row) => [row.target, row.head ?? 'base', verdictCell(row), note(row)] },
+  check: { header: ['TARGET', 'HEAD', 'RESULT', 'NOTE'], cells: (row) => [row.target, row.outcome === 'ok' ? row.head ?? 'base' : '?', verdictCell(row), note(row)] },
   drift: { header: ['TARGET', 'DATABASE', 'CURRENT', 'RESULT', 'NOTE'], cells: (row) => [row.target, row.database, currentCell(row), verdictCell(row), note(row)] },
 };
 

@@ -105,7 +105,7 @@ function isBehind(row: FleetRow): boolean {
 function fleetOptions(log: Log, policy: FleetPolicy, signal: AbortSignal): FleetOptions {
   const reporters = new Map<FleetUnit, ReturnType<Log['prefixed']>>();
   const reporterFor = (unit: FleetUnit) => {
-    if (!reporters.has(unit)) reporters.set(unit, log.prefixed(`${unit.target} ${unit.database}`));
+    if (!reporters.has(unit)) reporters.set(unit, log.prefixed(unitLabel(unit)));
     return reporters.get(unit)!;
   };
   const events = {
@@ -115,6 +115,11 @@ function fleetOptions(log: Log, policy: FleetPolicy, signal: AbortSignal): Fleet
     },
   };
   return { policy, signal, reporterFor, events };
+}
+
+/** How progress names a unit: target and database, or the target alone when the unit is the whole target. */
+export function unitLabel(unit: FleetUnit): string {
+  return unit.database === WHOLE_TARGET ? unit.target : `${unit.target} ${unit.database}`;
 }
 
 function readPolicy(o: FleetCliOptions): FleetPolicy {
