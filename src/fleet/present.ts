@@ -4,9 +4,11 @@ import { DbvcError, EXIT_CODES } from '../core/errors.js';
 import { formatMatrix, WHOLE_TARGET, type FleetRow, type MatrixKind } from '../core/matrix.js';
 import type { Severity } from '../core/review.js';
 import { printReview, type Log } from '../log.js';
-import { fleetMove, fleetStatus, type FleetOptions } from './commands.js';
+import { fleetMove, fleetStatus, type FleetOptions, type FleetReport } from './commands.js';
+import { isLiveTerminal, startLive } from './live.js';
 import { DEFAULT_POLICY, type FleetPolicy } from './run.js';
 import { expandFleet, type FleetTarget, type FleetUnit } from './targets.js';
+import type { FleetReview } from './verify.js';
 
 export interface FleetCliOptions {
   db?: string;
@@ -48,11 +50,15 @@ export async function runFleetCommand(log: Log, o: FleetCliOptions, flags: Flags
   const units = targets.flatMap((t) => t.units);
   const what = perDatabase ? `${units.length} database${units.length === 1 ? '' : 's'} in ${targets.map((t) => `${t.name} (${t.units.length})`).join(', ')}` : `${targets.length} target${targets.length === 1 ? '' : 's'} (${targets.map((t) => t.name).join(', ')})`;
   log.info(`fleet: ${what}; ${policy.parallel} at once${policy.canary > 0 ? `, ${policy.canary} canary first` : ''}${policy.keepGoing ? ', keep going after failures' : ''}`);
-  const options = fleetOptions(log, policy, signal);
-  if (command.kind === 'review' || command.kind === 'check' || command.kind === 'drift') return verifyFleet(log, o, targets, options, command);
-  const report = command.kind === 'move'
-    ? await fleetMove(targets, command.direction, command.revision, { ...options, ...command.move })
-    : await fleetStatus(targets, options);
+  const live = isLiveTerminal(process.stderr, process.env) ? startLive(process.stderr, log, units, unitLabel) : undefined;
+  const options = live ? { policy, signal, reporterFor: live.reporterFor, events: live.events } : fleetOptions(log, policy, signal);
+  let report: FleetReport & { reviews?: FleetReview[] };
+  try {
+    report = await runCommand(log, targets, options, command);
+  } finally {
+    live?.stop();
+  }
+  if (command.kind === 'review' || command.kind === 'check' || command.kind === 'drift') return printVerdicts(log, o, report, command);
   if (o.json) log.json(report.rows);
   else for (const line of formatMatrix(report.rows, command.kind === 'move' ? 'move' : 'status')) log.result(line);
   if (report.exitCode !== 0) return report.exitCode;
@@ -61,25 +67,30 @@ export async function runFleetCommand(log: Log, o: FleetCliOptions, flags: Flags
   return command.kind === 'status' && o['exit-code'] && report.rows.some(isBehind) ? EXIT_CODES.check : 0;
 }
 
+async function runCommand(log: Log, targets: FleetTarget[], options: FleetOptions, command: FleetCommand): Promise<FleetReport & { reviews?: FleetReview[] }> {
+  if (command.kind === 'move') return fleetMove(targets, command.direction, command.revision, { ...options, ...command.move });
+  if (command.kind !== 'check' && command.kind !== 'drift' && command.kind !== 'review') return fleetStatus(targets, options);
+  const { fleetCheck, fleetDrift, fleetReview } = await import('./verify.js');
+  const verify = { ...options, scratchUrl: command.scratchUrl, env: process.env, info: log.info };
+  if (command.kind === 'review') return fleetReview(targets, { ...verify, range: command.range, sinceGit: command.sinceGit, failOn: command.failOn });
+  return command.kind === 'check' ? fleetCheck(targets, verify) : fleetDrift(targets, verify);
+}
+
 /**
  * review, check or drift: the details first (each rehearsal's review, each difference), then the matrix; --json gives
  * the rows (review: { rows, reviews }). The exit code is that of the worst failure or verdict.
  */
-async function verifyFleet(log: Log, o: FleetCliOptions, targets: FleetTarget[], options: FleetOptions, command: Extract<FleetCommand, { kind: 'review' | 'check' | 'drift' }>): Promise<number> {
-  const { fleetCheck, fleetDrift, fleetReview } = await import('./verify.js');
-  const verify = { ...options, scratchUrl: command.scratchUrl, env: process.env, info: log.info };
+function printVerdicts(log: Log, o: FleetCliOptions, report: FleetReport & { reviews?: FleetReview[] }, command: Extract<FleetCommand, { kind: 'review' | 'check' | 'drift' }>): number {
   if (command.kind !== 'review') {
-    const report = await (command.kind === 'check' ? fleetCheck : fleetDrift)(targets, verify);
     if (o.json) log.json(report.rows);
     else printMatrix(log, report.rows, command.kind, true);
     return report.exitCode;
   }
-  const report = await fleetReview(targets, { ...verify, range: command.range, sinceGit: command.sinceGit, failOn: command.failOn });
   if (o.json) {
     log.json({ rows: report.rows, reviews: report.reviews });
     return report.exitCode;
   }
-  for (const r of report.reviews) {
+  for (const r of report.reviews ?? []) {
     const shown = r.databases.length > 3 ? `${r.databases.slice(0, 3).join(', ')} and ${r.databases.length - 3} more` : r.databases.join(', ');
     log.result(log.colors.bold(r.databases.length === 0 ? `${r.target}:` : `${r.target}, for ${r.databases.length} database${r.databases.length === 1 ? '' : 's'} (${shown}):`));
     printReview(log, r.report, command.failOn);
