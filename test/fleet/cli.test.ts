@@ -85,7 +85,7 @@ test('Ctrl-C: every run in flight rolls back, exit 130, and the matrix says wher
   await writeFile(join(fleet.root, 'sql', 'alpha', '0002_m2.up.sql'), 'CREATE TABLE m_0002 (id int PRIMARY KEY);\nSELECT pg_sleep(30);\n');
   const run = startCli(['upgrade', '--db', 'alpha', '--parallel', '2'], { cwd: fleet.root });
   const probe = fleet.all[0].db;
-  const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`.then(([r]) => r.n >= 2);
+  const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid() and datname = any(${fleet.all.map((d) => d.name)})`.then(([r]) => r.n >= 2);
   assert.ok(await waitFor(sleeping, 20_000), run.output().stderr);
   run.child.kill('SIGINT');
   const result = await run.done;
@@ -105,7 +105,7 @@ test('a SIGKILL of the fleet run leaves every database consistent, with no lock 
   try {
     const run = startCli(['upgrade', '--all', '--parallel', '5'], { cwd: fleet.root });
     const probe = fleet.all[0].db;
-    const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`.then(([r]) => r.n >= 2);
+    const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid() and datname = any(${fleet.all.map((d) => d.name)})`.then(([r]) => r.n >= 2);
     assert.ok(await waitFor(sleeping, 20_000), run.output().stderr);
     run.child.kill('SIGKILL');
     assert.is((await run.done).signal, 'SIGKILL');

@@ -50,7 +50,7 @@ function assertCursorShown(output: string): void {
 }
 
 function sleepers(fleet: TestFleet): () => Promise<boolean> {
-  return () => fleet.all[0].db`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`.then(([r]) => r.n >= 2);
+  return () => fleet.all[0].db`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid() and datname = any(${fleet.all.map((d) => d.name)})`.then(([r]) => r.n >= 2);
 }
 
 if (!hasScript) reportSkipped(3, 'util-linux script (a pseudo-terminal) is not installed');
