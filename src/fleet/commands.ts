@@ -1,5 +1,5 @@
 // status, current, upgrade and downgrade over a fleet: each database an ordinary run, each target's files read once,
-// and one matrix row per database. Other commands (review, check, drift) plug in the same way: a per-unit function
+// and one matrix row per database. review, check and drift (verify.ts) build on the same pieces: a per-unit function
 // for runFleet and a row for each result.
 import { moveWithMigrations, type MoveOptions, type Reporter, type RunResult } from '../api.js';
 import { isDbvcError } from '../core/errors.js';

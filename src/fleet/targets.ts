@@ -32,7 +32,7 @@ const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
  */
 export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: string, needsServer = true): FleetTarget[] {
   if (flags.all && flags.db !== undefined) throw new DbvcError('usage', '--all and --db exclude each other', { hint: 'use --all for every target, or --db a,b for some' });
-  const names = flags.all ? discoverTargets(root) : splitNames(flags.db ?? 'local');
+  const names = flags.all ? discoverTargets(root, needsServer) : splitNames(flags.db ?? 'local');
   if (names.length > 1) {
     const single = (['url', 'dir', 'urlsFile'] as const).find((key) => flags[key] !== undefined);
     if (single) {
@@ -50,15 +50,19 @@ export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: str
   });
 }
 
-/** Every folder under sql/ with an env file of the same name, sorted; a 'config' DbvcError when there is none. */
-export function discoverTargets(root: string): string[] {
+/**
+ * Every folder under sql/ with an env file of the same name, sorted; without needsEnvFile (check: no database, and
+ * a CI checkout has no env files), every folder. A 'config' DbvcError when there is none.
+ */
+export function discoverTargets(root: string, needsEnvFile = true): string[] {
   let folders: string[] = [];
   try {
     folders = readdirSync(resolve(root, 'sql'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch {
     folders = [];
   }
-  const targets = folders.filter((name) => TARGET_NAME.test(name) && existsSync(resolve(root, 'envs', `${name}.env`)));
+  const targets = folders.filter((name) => TARGET_NAME.test(name) && (!needsEnvFile || existsSync(resolve(root, 'envs', `${name}.env`))));
+  if (targets.length === 0 && !needsEnvFile) throw new DbvcError('config', '--all found no target: there is no folder sql/<db>/', { hint: 'dbvc init NAME creates one' });
   if (targets.length === 0) {
     throw new DbvcError('config', '--all found no target: none has both a folder sql/<db>/ and an env file envs/<db>.env', {
       hint: 'copy envs/<db>.env.example to envs/<db>.env for each target to include',

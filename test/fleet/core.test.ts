@@ -93,6 +93,8 @@ test('targets: --all needs sql/<db>/ and envs/<db>.env; single-target flags refu
     assert.equal(targets.map((t) => [t.name, t.units.map((u) => u.database)]), [['a9', ['h1/one']], ['a10', ['h1:6543/two']], ['b', ['h2/x', 'h2/y']]]);
     assert.is(targets[2].units[1].config.urlSource, 'envs/b.urls:3');
     assert.not.match(JSON.stringify(targets.map((t) => t.units.map((u) => [u.database, u.config.urlSource, u.config.server.kind === 'url' && u.config.server.display]))), /TopSecret1/);
+    const checked = expandFleet({ all: true }, {}, root, false); // check: no database, so no env file needed
+    assert.equal(checked.map((t) => [t.name, t.units.map((u) => u.database)]), [['a9', ['-']], ['a10', ['-']], ['b', ['-']], ['nofile', ['-']]]);
     assert.is(caught(() => expandFleet({ all: true, db: 'b' }, {}, root)).message, '--all and --db exclude each other');
     assert.is(caught(() => expandFleet({ db: 'a9,b', url: 'postgres://h/x' }, {}, root)).message, '--url applies to one target, and this run has 2 (a9, b)');
     assert.is(caught(() => expandFleet({ db: 'a9', urlsFile: 'envs/missing.urls' }, {}, root)).message, 'the URL list envs/missing.urls of target a9 cannot be read (ENOENT)');
