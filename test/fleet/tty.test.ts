@@ -26,12 +26,12 @@ test.before.each(async ({ fleet }) => {
 });
 
 /** The CLI on a pseudo-terminal: everything it showed there, ANSI sequences included; stdin types into it. */
-function onTerminal(args: string[], cwd: string, extra: Record<string, string> = {}) {
+function onTerminal(args: string[], cwd: string, extra: Record<string, string> = {}, rows = 40) {
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm', NO_COLOR: '1', ...extra };
   if (!extra.CI) delete env.CI;
   delete env.DATABASE_URL;
   // wide enough for the test server's socket paths in the labels: a line is cut to the terminal's width
-  const command = `stty cols 200 rows 40 && exec ${[process.execPath, CLI, ...args, '--lock-timeout', '20s'].map((a) => `'${a}'`).join(' ')}`;
+  const command = `stty cols 200 rows ${rows} && exec ${[process.execPath, CLI, ...args, '--lock-timeout', '20s'].map((a) => `'${a}'`).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -62,6 +62,12 @@ else {
     for (const d of fleet.all) assert.match(live.output, new RegExp(`\\r\\n(\\x1b\\[\\d+A\\r\\x1b\\[J)?alpha \\S+/${d.name}  done: 3 migrations applied \\(\\d+ s\\)\\r\\n`));
     assert.match(live.output, /\r\n3\/3 done, 0 running\r\n\x1b\[1A\r\x1b\[J/); // the last block, then erased
     assert.match(live.output, /^3 databases: 3 moved \(9 migrations\)\r$/m);
+    // three in flight on a terminal of four rows: no room for their lines, so the total line alone, as a bar
+    const bar = await onTerminal(['status', '--db', 'alpha', '--parallel', '3'], fleet.root, {}, 4).done;
+    assert.is(bar.code, 0, bar.output);
+    assert.match(bar.output, /\[\.{20}\] 0\/3 done, 3 running\r\n/);
+    assert.not.match(bar.output, /alpha \S+  starting/);
+    assertCursorShown(bar.output);
     await fleet.reset();
     const ci = await onTerminal(['upgrade', '--db', 'alpha'], fleet.root, { CI: 'true' }).done;
     assert.is(ci.code, 0, ci.output);
