@@ -27,6 +27,7 @@ export { current, history, show, status, type MigrationDetail, type StatusReport
 export { expandFleet, type FleetFlags, type FleetTarget, type FleetUnit } from './fleet/targets.js';
 export { DEFAULT_POLICY, runFleet, type FleetEvents, type FleetPolicy, type UnitResult } from './fleet/run.js';
 export { fleetEach, fleetMove, fleetStatus, type FleetOptions, type FleetReport } from './fleet/commands.js';
+export { fleetCheck, fleetDrift, fleetReview, type FleetReview, type ReviewFleetOptions, type ReviewFleetReport, type VerifyOptions } from './fleet/verify.js';
 export type { FleetRow } from './core/matrix.js';
 export type { HistoryRow } from './store.js';
 export { review, type ReviewOptions, type ReviewResult, type ReviewReport } from './review/index.js';

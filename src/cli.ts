@@ -4,6 +4,7 @@ import sade from 'sade';
 import type * as Api from './api.js';
 import type { Config, Flags } from './config.js';
 import type { FleetCommand } from './fleet/present.js';
+import type { Severity } from './core/review.js';
 import { DbvcError, EXIT_CODES } from './core/errors.js';
 import { alignColumns, createLog, formatMs, printReview, type Log } from './log.js';
 import { findProjectRoot } from './project.js';
@@ -89,7 +90,7 @@ function addMoveOptions(): void {
     .option('--restart', 'Run such a migration again from its first statement (after undoing what ran by hand)');
 }
 
-/** The fleet options of status, current, upgrade and downgrade (README: Fleets). */
+/** The fleet options of status, current, upgrade, downgrade, review, check and drift (README: Fleets). */
 function addFleetOptions(canMove: boolean): void {
   prog.option('--all', 'Every target that has both sql/<db>/ and envs/<db>.env (--db a,b names some)')
     .option('--urls-file', 'A file listing the target\'s databases, one URL per line (or DBVC_URLS_FILE in the env file)')
@@ -283,7 +284,7 @@ prog.command('review [range]')
   .option('--html', 'Also write the review as one self-contained HTML page: FILE, or DIR/ for DIR/index.html')
   .option('--sql', 'Print the upgrade script of the range (as upgrade --sql), each statement preceded by comments: its locks, rewrites and findings')
   .option('--out', 'With --sql: write the script to FILE, or one file per migration into DIR/')
-  .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres')
+  .example('review').example('review 0041:0042 --json').example('review base:head --scratch-url postgres://postgres@localhost/postgres').example('review --all')
   .action(command(async (log, o, signal, range) => {
     if (o.sql && o.json) throw new DbvcError('usage', '--sql and --json exclude each other', { hint: 'pick one: the annotated script or the JSON report' });
     if (o.out !== undefined && !o.sql) throw new DbvcError('usage', '--out goes with --sql', { hint: 'add --sql to write the annotated script' });
@@ -293,8 +294,12 @@ prog.command('review [range]')
     if (failOn !== 'error' && failOn !== 'warning' && failOn !== 'note') {
       throw new DbvcError('usage', `--fail-on ${String(failOn)} is not a severity`, { hint: 'use error, warning or note' });
     }
+    const oneTargetOnly = o.html !== undefined ? '--html' : o.sql ? '--sql' : undefined;
+    const fleetReview = { kind: 'review' as const, scratchUrl: o['scratch-url'], range, sinceGit: o['since-git'], failOn: failOn as Severity, oneTargetOnly };
+    const single = await singleOrFleet(log, o, signal, fleetReview, range === undefined && o['since-git'] === undefined);
+    if ('code' in single) return single.code;
     const api = await loadApi();
-    const config = await configure(log, o, range === undefined && o['since-git'] === undefined);
+    const config = single.config;
     const result = await api.review(config, { range, sinceGit: o['since-git'], scratchUrl: o['scratch-url'], failOn, report: log, signal, env: process.env });
     if (o.html !== undefined) await writePage(log, String(o.html), result.report);
     if (o.sql) await writeReviewScript(log, o, api, config, result.report);
@@ -303,6 +308,7 @@ prog.command('review [range]')
     return result.exitCode;
   }));
 addTargetOptions(true);
+addFleetOptions(false);
 
 prog.command('dump')
   .describe('Write sql/NAME/schema.sql: the schema the migrations produce at head, as plain DDL made on a scratch database (by @pgkit/migra) and verified by loading it back')
@@ -324,10 +330,12 @@ prog.command('check')
   .describe('Compare sql/NAME/schema.sql with what the migrations produce (on a scratch database): exit 0 when equal, 3 when not, 2 when there is no schema.sql')
   .option('--json', 'Print the differences as JSON')
   .option('--scratch-url', 'Compare on this server (dbvc creates and drops only dbvc_scratch_* databases there) instead of an embedded PostgreSQL 17')
-  .example('check').example('check --db aiven --json')
-  .action(command(async (log, o) => {
+  .example('check').example('check --db aiven --json').example('check --all')
+  .action(command(async (log, o, signal) => {
+    const single = await singleOrFleet(log, o, signal, { kind: 'check', scratchUrl: o['scratch-url'] }, false);
+    if ('code' in single) return single.code;
     const api = await loadApi();
-    const config = await configure(log, o, false);
+    const config = single.config;
     const result = await api.check(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
     if (o.json) log.json(result);
     else if (result.exitCode === 0) log.result(`schema.sql equals the migrations at ${result.head ?? 'base'}`);
@@ -335,15 +343,18 @@ prog.command('check')
     return result.exitCode;
   }));
 addTargetOptions(false);
+addFleetOptions(false);
 
 prog.command('drift')
   .describe('Compare the target database\'s schema with what its recorded revision makes on a scratch database: what was changed by hand. Read-only on the target; exit 3 when anything differs')
   .option('--json', 'Print the differences as JSON')
   .option('--scratch-url', 'Build the expected schema on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
-  .example('drift --db aiven').example('drift --db aiven --json')
-  .action(command(async (log, o) => {
+  .example('drift --db aiven').example('drift --db aiven --json').example('drift --db tenants --parallel 8')
+  .action(command(async (log, o, signal) => {
+    const single = await singleOrFleet(log, o, signal, { kind: 'drift', scratchUrl: o['scratch-url'] });
+    if ('code' in single) return single.code;
     const api = await loadApi();
-    const config = await configure(log, o);
+    const config = single.config;
     const result = await api.drift(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
     if (o.json) log.json(result);
     else if (result.exitCode === 0) log.result(`no drift: ${config.db} has the schema of ${result.revision ?? 'base'}`);
@@ -351,6 +362,7 @@ prog.command('drift')
     return result.exitCode;
   }));
 addTargetOptions(true);
+addFleetOptions(false);
 
 /** The review as one self-contained HTML page (issue 17); highlight.js loads only here. */
 async function writePage(log: Log, fileOrDir: string, report: Api.ReviewReport): Promise<void> {
@@ -455,10 +467,10 @@ function describeRow(row: Api.StatusReport['migrations'][number]): string {
  * A fleet run (a fleet option, or a target whose env file lists its databases) returns its exit code; otherwise
  * the one database's config, for the command as it always ran.
  */
-async function singleOrFleet(log: Log, o: Options, signal: AbortSignal, command: FleetCommand): Promise<{ code: number } | { config: Config }> {
+async function singleOrFleet(log: Log, o: Options, signal: AbortSignal, command: FleetCommand, needsServer = true): Promise<{ code: number } | { config: Config }> {
   const { wantsFleet, runFleetCommand } = await import('./fleet/present.js');
   if (!wantsFleet(o)) {
-    const config = await configure(log, o);
+    const config = await configure(log, o, needsServer);
     if (!config.urlsFile) return { config };
   }
   return { code: await runFleetCommand(log, o, flagsOf(o), signal, command, projectRoot(log)) };

@@ -36,10 +36,11 @@ export type FailureKind = ErrorCode | 'internal';
 /**
  * Most serious first: the exit code of a fleet run is the code of the first kind here that any database hit.
  * An interruption outranks everything (the run did not finish); a bug in dbvc next; then a migration that failed
- * (a database may be half-way through a deploy); then the kinds that moved nothing: unreachable, locked, refused
+ * (a database may be half-way through a deploy), or a rehearsal, linter or schema engine that failed (exit 1 as well);
+ * then the kinds that moved nothing: unreachable, locked, refused
  * state, and last mistakes in what was typed or configured.
  */
-export const SEVERITY: FailureKind[] = ['interrupted', 'internal', 'sql', 'connect', 'lock', 'state', 'check', 'irreversible', 'file', 'config', 'usage'];
+export const SEVERITY: FailureKind[] = ['interrupted', 'internal', 'sql', 'lint', 'engine', 'connect', 'lock', 'state', 'check', 'irreversible', 'file', 'config', 'usage'];
 
 export const INTERNAL_EXIT_CODE = 70;
 
@@ -57,4 +58,15 @@ export function worstExitCode(kinds: FailureKind[]): number {
   if (kinds.length === 0) return 0;
   const worst = kinds.reduce((a, b) => (SEVERITY.indexOf(a) <= SEVERITY.indexOf(b) ? a : b));
   return exitCodeOf(worst);
+}
+
+/**
+ * The failure kind a finished read-only run stands for by its own exit code (review, check, drift): 3 (findings,
+ * differences, drift) as a failed check, 1 (a rehearsal that failed on the scratch database) as a failed migration.
+ */
+export function verdictKind(exitCode: number): FailureKind | null {
+  if (exitCode === 0) return null;
+  if (exitCode === EXIT_CODES.check) return 'check';
+  if (exitCode === EXIT_CODES.sql) return 'sql';
+  return 'internal';
 }

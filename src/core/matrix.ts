@@ -15,9 +15,20 @@ export interface FleetRow {
   did: string | null; // upgrade / downgrade: what the run did ("applied 3", "already there")
   moved: number | null; // migrations applied or reverted
   error: { code: string; message: string; hint?: string } | null;
+  // review, check and drift only:
+  verdict?: Verdict | null; // what the check found, when it ran to the end (null otherwise)
+  range?: { from: string | null; to: string | null } | null; // review: the migrations rehearsed for this database
+  findings?: number | null; // review: findings in that range, of every severity
+  differences?: string[]; // check and drift: each difference, in words
 }
 
-export type MatrixKind = 'status' | 'move';
+/** review: ok, findings, failed (on the scratch database), at head (nothing to review); check: equal, differs; drift: none, drift. */
+export type Verdict = 'ok' | 'findings' | 'failed' | 'at head' | 'equal' | 'differs' | 'none' | 'drift';
+
+export type MatrixKind = 'status' | 'move' | 'review' | 'check' | 'drift';
+
+/** Rows of a per-target command (check, review of a range) have this as their database. */
+export const WHOLE_TARGET = '-';
 
 const NOTE_WIDTH = 120;
 
@@ -46,11 +57,31 @@ function compareDigits(a: string, b: string): number {
 /** The matrix as lines: a header, one row per database (sorted), and the total line. */
 export function formatMatrix(rows: FleetRow[], kind: MatrixKind): string[] {
   const sorted = sortRows(rows);
-  const header = kind === 'status'
-    ? ['TARGET', 'DATABASE', 'CURRENT', 'HEAD', 'PENDING', 'PROBLEMS', 'LAST APPLIED', 'NOTE']
-    : ['TARGET', 'DATABASE', 'RESULT', 'CURRENT', 'HEAD', 'PENDING', 'NOTE'];
-  const cells = sorted.map((row) => (kind === 'status' ? statusCells(row) : moveCells(row)));
-  return [...alignColumns([header, ...cells]), totalLine(sorted, kind)];
+  const cells = sorted.map((row) => COLUMNS[kind].cells(row));
+  return [...alignColumns([COLUMNS[kind].header, ...cells]), totalLine(sorted, kind)];
+}
+
+const COLUMNS: Record<MatrixKind, { header: string[]; cells(row: FleetRow): string[] }> = {
+  status: { header: ['TARGET', 'DATABASE', 'CURRENT', 'HEAD', 'PENDING', 'PROBLEMS', 'LAST APPLIED', 'NOTE'], cells: statusCells },
+  move: { header: ['TARGET', 'DATABASE', 'RESULT', 'CURRENT', 'HEAD', 'PENDING', 'NOTE'], cells: moveCells },
+  review: { header: ['TARGET', 'DATABASE', 'CURRENT', 'REVIEWED', 'VERDICT', 'FINDINGS', 'NOTE'], cells: reviewCells },
+  check: { header: ['TARGET', 'HEAD', 'RESULT', 'NOTE'], cells: (row) => [row.target, row.outcome === 'ok' ? row.head ?? 'base' : '?', verdictCell(row), note(row)] },
+  drift: { header: ['TARGET', 'DATABASE', 'CURRENT', 'RESULT', 'NOTE'], cells: (row) => [row.target, row.database, currentCell(row), verdictCell(row), note(row)] },
+};
+
+function reviewCells(row: FleetRow): string[] {
+  const reviewed = row.range ? `${row.range.from ?? 'base'} -> ${row.range.to ?? 'base'}` : '-';
+  const current = row.database === WHOLE_TARGET ? '-' : currentCell(row);
+  return [row.target, row.database, current, reviewed, verdictCell(row), count(row.findings ?? null).replace('?', '-'), note(row)];
+}
+
+/** The verdict, with the number of differences; a run that did not finish says how it ended. */
+function verdictCell(row: FleetRow): string {
+  if (row.outcome !== 'ok') return row.outcome === 'failed' ? `failed (${row.error?.code ?? '?'})` : row.outcome;
+  const differences = row.differences?.length ?? 0;
+  if (row.verdict === 'failed') return 'failed on scratch';
+  if (row.verdict === 'none') return 'no drift';
+  return differences > 0 ? `${row.verdict} (${differences})` : row.verdict ?? 'ok';
 }
 
 function statusCells(row: FleetRow): string[] {
@@ -73,8 +104,7 @@ function count(value: number | null): string {
 
 function note(row: FleetRow): string {
   if (row.outcome === 'not started') return 'not started: an earlier database failed, or the run was stopped';
-  if (!row.error) return '';
-  const text = row.error.message.split('\n')[0];
+  const text = (row.error?.message ?? row.differences?.[0] ?? '').split('\n')[0];
   return text.length > NOTE_WIDTH ? `${text.slice(0, NOTE_WIDTH - 1)}…` : text;
 }
 
@@ -87,10 +117,24 @@ function alignColumns(table: string[][]): string[] {
 export function totalLine(rows: FleetRow[], kind: MatrixKind): string {
   const n = (outcome: Outcome) => rows.filter((r) => r.outcome === outcome).length;
   const ok = rows.filter((r) => r.outcome === 'ok');
-  const parts = kind === 'status' ? statusParts(ok) : moveParts(ok);
+  const parts = kind === 'status' ? statusParts(ok) : kind === 'move' ? moveParts(ok) : verdictParts(ok, kind);
   parts.push([n('failed'), 'failed'], [n('interrupted'), 'interrupted'], [n('not started'), 'not started']);
   const said = parts.filter(([value]) => value > 0).map(([value, text]) => `${value} ${text}`);
-  return `${rows.length} database${rows.length === 1 ? '' : 's'}${said.length > 0 ? `: ${said.join(', ')}` : ''}`;
+  const noun = rows.length > 0 && rows.every((r) => r.database === WHOLE_TARGET) ? 'target' : 'database';
+  const total = `${rows.length} ${noun}${rows.length === 1 ? '' : 's'}${said.length > 0 ? `: ${said.join(', ')}` : ''}`;
+  if (kind !== 'review') return total;
+  const rehearsals = new Set(rows.filter((r) => r.range).map((r) => `${r.target} ${r.range!.from}:${r.range!.to}`)).size;
+  return `${total}; ${rehearsals} rehearsal${rehearsals === 1 ? '' : 's'}`;
+}
+
+const VERDICT_WORDS: Record<Verdict, string> = {
+  ok: 'ok', findings: 'with findings', failed: 'failed on scratch', 'at head': 'at head (nothing to review)',
+  equal: 'equal', differs: 'differ', none: 'without drift', drift: 'drifted',
+};
+
+function verdictParts(ok: FleetRow[], kind: 'review' | 'check' | 'drift'): [number, string][] {
+  const verdicts: Verdict[] = kind === 'review' ? ['ok', 'findings', 'failed', 'at head'] : kind === 'check' ? ['equal', 'differs'] : ['none', 'drift'];
+  return verdicts.map((v) => [ok.filter((r) => r.verdict === v).length, VERDICT_WORDS[v]]);
 }
 
 function statusParts(ok: FleetRow[]): [number, string][] {

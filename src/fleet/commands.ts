@@ -1,9 +1,9 @@
 // status, current, upgrade and downgrade over a fleet: each database an ordinary run, each target's files read once,
-// and one matrix row per database. Other commands (review, check, drift) plug in the same way: a per-unit function
+// and one matrix row per database. review, check and drift (verify.ts) build on the same pieces: a per-unit function
 // for runFleet and a row for each result.
 import { moveWithMigrations, type MoveOptions, type Reporter, type RunResult } from '../api.js';
 import { isDbvcError } from '../core/errors.js';
-import { failureKind, worstExitCode } from '../core/fleet.js';
+import { failureKind, worstExitCode, type FailureKind } from '../core/fleet.js';
 import { sortRows, type FleetRow } from '../core/matrix.js';
 import { storedId, type Migration, type Step } from '../core/plan.js';
 import { loadMigrations, readMigrations } from '../fs.js';
@@ -132,14 +132,14 @@ function headAndPending(migrations: Migration[], current: string | null): Pick<F
   return { head, pending: current !== null && index < 0 ? null : migrations.length - 1 - index };
 }
 
-function emptyRow(unit: FleetUnit): FleetRow {
+export function emptyRow(unit: FleetUnit): FleetRow {
   return {
     target: unit.target, database: unit.database, outcome: 'not started', known: false, current: null, head: null,
     pending: null, problems: null, lastApplied: null, did: null, moved: null, error: null,
   };
 }
 
-function failedRow(result: UnitResult<unknown>): FleetRow {
+export function failedRow(result: UnitResult<unknown>): FleetRow {
   const row = { ...emptyRow(result.unit), outcome: result.outcome };
   if (result.outcome === 'ok' || result.outcome === 'not started') return row;
   const error = result.error;
@@ -147,7 +147,8 @@ function failedRow(result: UnitResult<unknown>): FleetRow {
   return { ...row, error: described };
 }
 
-function finish(results: UnitResult<unknown>[], rows: FleetRow[]): FleetReport {
+/** The rows sorted, and the exit code of the worst failure among `results` and the `verdicts` of those that ran. */
+export function finish(results: UnitResult<unknown>[], rows: FleetRow[], verdicts: FailureKind[] = []): FleetReport {
   const kinds = results.flatMap((r) => (r.outcome === 'failed' || r.outcome === 'interrupted' ? [failureKind(r.error)] : []));
-  return { rows: sortRows(rows), exitCode: worstExitCode(kinds) };
+  return { rows: sortRows(rows), exitCode: worstExitCode([...kinds, ...verdicts]) };
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseDatabaseUrl, resolveConfig, type Config, type Flags } from '../config.js';
 import { DbvcError } from '../core/errors.js';
 import { parseUrlList } from '../core/fleet.js';
-import { compareNatural } from '../core/matrix.js';
+import { compareNatural, WHOLE_TARGET } from '../core/matrix.js';
 
 export interface FleetFlags extends Flags {
   all?: boolean; // every target with both sql/<db>/ and envs/<db>.env
@@ -26,12 +26,13 @@ export interface FleetTarget {
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /**
- * The targets named by --db (several, comma-separated) or --all, each with its databases. Throws a 'usage' or
- * 'config' DbvcError (never holding a password) before anything connects.
+ * The targets named by --db (several, comma-separated) or --all, each with its databases; with needsServer false
+ * (check: no database), each target is one unit whose database is WHOLE_TARGET. Throws a 'usage' or 'config'
+ * DbvcError (never holding a password) before anything connects.
  */
-export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: string): FleetTarget[] {
+export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: string, needsServer = true): FleetTarget[] {
   if (flags.all && flags.db !== undefined) throw new DbvcError('usage', '--all and --db exclude each other', { hint: 'use --all for every target, or --db a,b for some' });
-  const names = flags.all ? discoverTargets(root) : splitNames(flags.db ?? 'local');
+  const names = flags.all ? discoverTargets(root, needsServer) : splitNames(flags.db ?? 'local');
   if (names.length > 1) {
     const single = (['url', 'dir', 'urlsFile'] as const).find((key) => flags[key] !== undefined);
     if (single) {
@@ -42,21 +43,26 @@ export function expandFleet(flags: FleetFlags, env: NodeJS.ProcessEnv, root: str
     }
   }
   return names.map((name) => {
-    const config = resolveConfig({ ...flags, db: name }, env, root);
+    const config = resolveConfig({ ...flags, db: name }, env, root, needsServer);
+    if (!needsServer) return { name, config, units: [{ target: name, database: WHOLE_TARGET, config }] };
     const units = config.urlsFile ? readUrlList(config, env, root) : [{ target: name, database: databaseLabel(config), config }];
     return { name, config, units };
   });
 }
 
-/** Every folder under sql/ with an env file of the same name, sorted; a 'config' DbvcError when there is none. */
-export function discoverTargets(root: string): string[] {
+/**
+ * Every folder under sql/ with an env file of the same name, sorted; without needsEnvFile (check: no database, and
+ * a CI checkout has no env files), every folder. A 'config' DbvcError when there is none.
+ */
+export function discoverTargets(root: string, needsEnvFile = true): string[] {
   let folders: string[] = [];
   try {
     folders = readdirSync(resolve(root, 'sql'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch {
     folders = [];
   }
-  const targets = folders.filter((name) => TARGET_NAME.test(name) && existsSync(resolve(root, 'envs', `${name}.env`)));
+  const targets = folders.filter((name) => TARGET_NAME.test(name) && (!needsEnvFile || existsSync(resolve(root, 'envs', `${name}.env`))));
+  if (targets.length === 0 && !needsEnvFile) throw new DbvcError('config', '--all found no target: there is no folder sql/<db>/', { hint: 'dbvc init NAME creates one' });
   if (targets.length === 0) {
     throw new DbvcError('config', '--all found no target: none has both a folder sql/<db>/ and an env file envs/<db>.env', {
       hint: 'copy envs/<db>.env.example to envs/<db>.env for each target to include',

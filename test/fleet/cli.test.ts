@@ -1,11 +1,12 @@
 // Issue 16 through the built CLI: the matrix on stdout, prefixed progress on stderr, exit codes, JSON rows, and
 // URL lists whose passwords are never printed. Build first: make build.
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { embeddedDataDir } from '../../src/embedded.js';
 import { checkAfterScenario, versionsIn } from '../helpers/consistency.js';
-import { fixture } from '../helpers/db.js';
+import { fixture, serverUrl } from '../helpers/db.js';
 import { createFleet, type TestFleet } from '../helpers/fleet.js';
 import { runCli, secret, SECRET_MARK, startCli, stopAll, waitFor, withPassword } from '../helpers/servers.js';
 
@@ -84,7 +85,7 @@ test('Ctrl-C: every run in flight rolls back, exit 130, and the matrix says wher
   await writeFile(join(fleet.root, 'sql', 'alpha', '0002_m2.up.sql'), 'CREATE TABLE m_0002 (id int PRIMARY KEY);\nSELECT pg_sleep(30);\n');
   const run = startCli(['upgrade', '--db', 'alpha', '--parallel', '2'], { cwd: fleet.root });
   const probe = fleet.all[0].db;
-  const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`.then(([r]) => r.n >= 2);
+  const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid() and datname = any(${fleet.all.map((d) => d.name)})`.then(([r]) => r.n >= 2);
   assert.ok(await waitFor(sleeping, 20_000), run.output().stderr);
   run.child.kill('SIGINT');
   const result = await run.done;
@@ -104,7 +105,7 @@ test('a SIGKILL of the fleet run leaves every database consistent, with no lock 
   try {
     const run = startCli(['upgrade', '--all', '--parallel', '5'], { cwd: fleet.root });
     const probe = fleet.all[0].db;
-    const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`.then(([r]) => r.n >= 2);
+    const sleeping = () => probe`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid() and datname = any(${fleet.all.map((d) => d.name)})`.then(([r]) => r.n >= 2);
     assert.ok(await waitFor(sleeping, 20_000), run.output().stderr);
     run.child.kill('SIGKILL');
     assert.is((await run.done).signal, 'SIGKILL');
@@ -127,6 +128,35 @@ test('current over a fleet prints the matrix; --json the same rows', async ({ fl
   const result = await dbvc(fleet, ['current', '--db', 'alpha,beta', '--json']);
   assert.is(result.code, 0, result.stderr);
   assert.equal(JSON.parse(result.stdout).map((r: { target: string; current: string | null }) => [r.target, r.current]), [['alpha', null], ['alpha', null], ['alpha', null], ['beta', '0003'], ['beta', '0003']]);
+});
+
+test('review, drift and check over a fleet: details, then the matrix; the worst exit code; one embedded scratch server for the run', async ({ fleet }) => {
+  await dbvc(fleet, ['upgrade', '--db', 'beta']);
+  const review = await dbvc(fleet, ['review', '--all']);
+  await rm(await embeddedDataDir(join(fleet.root, '.dbvc', 'scratch')), { recursive: true, force: true }); // as root, under /var/lib/dbvc
+  assert.is(review.code, 0, review.stderr);
+  assert.is(review.stderr.match(/started embedded PostgreSQL in /g)?.length, 1, review.stderr);
+  assert.match(review.stdout, /^alpha, for 3 databases \(\S+, \S+, \S+\):\n/m);
+  assert.match(review.stdout, /^review base -> 0003: ok \(3 migrations, scratch PostgreSQL \S+ \(embedded\)\)$/m);
+  for (const d of fleet.targets[0].databases) assert.match(matrixLine(review.stdout, d.name), /^alpha\s+\S+\s+base\s+base -> 0003\s+ok\s+\d+$/);
+  for (const d of fleet.targets[1].databases) assert.match(matrixLine(review.stdout, d.name), /^beta\s+\S+\s+0003\s+-\s+at head\s+-$/);
+  assert.match(review.stdout, /^5 databases: 3 ok, 2 at head \(nothing to review\); 1 rehearsal$/m);
+  assertNoSecret(review);
+  const changed = fleet.targets[1].databases[1];
+  await changed.db`create index by_hand on m_0001 (id)`;
+  const drift = await dbvc(fleet, ['drift', '--all', '--scratch-url', serverUrl()]);
+  assert.is(drift.code, 3, drift.stderr);
+  assert.match(drift.stdout, new RegExp(`^beta \\S+/${changed.name}: beta has index public\\.by_hand, which the migrations up to 0003 do not make$`, 'm'));
+  assert.match(matrixLine(drift.stdout, changed.name), /^beta\s+\S+\s+0003\s+drift \(1\)\s+beta has index public\.by_hand/);
+  assert.match(drift.stdout, /^5 databases: 4 without drift, 1 drifted$/m);
+  assertNoSecret(drift);
+  const check = await runCli(['check', '--db', 'alpha,beta', '--json', '--scratch-url', serverUrl()], { cwd: fleet.root });
+  assert.is(check.code, 2, check.stderr);
+  assert.equal(JSON.parse(check.stdout).map((r: { target: string; database: string; error: { code: string } }) => [r.target, r.database, r.error.code]), [['alpha', '-', 'file'], ['beta', '-', 'file']]);
+  assert.match(check.stderr, /^alpha error sql\/alpha\/schema\.sql does not exist, so there is nothing to check$/m);
+  const page = await dbvc(fleet, ['review', '--db', 'alpha', '--html', 'review.html']);
+  assert.is(page.code, 2);
+  assert.match(page.stderr, /^error --html writes the review of one target, and this is a fleet run$/m);
 });
 
 test.run();

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runFleet } from '../../src/fleet/run.js';
 import { expandFleet, type FleetUnit } from '../../src/fleet/targets.js';
-import { parseUrlList, worstExitCode } from '../../src/core/fleet.js';
+import { parseUrlList, verdictKind, worstExitCode } from '../../src/core/fleet.js';
 import { compareNatural, formatMatrix, type FleetRow } from '../../src/core/matrix.js';
 import { caught } from '../helpers/common.js';
 
@@ -76,6 +76,45 @@ test('the move matrix says what each database did, its error, and which were not
   ]);
 });
 
+test('review, check and drift matrices: the verdict with its count, failures by code, per-target rows, totals', () => {
+  const review = [
+    row({ database: 'h/a', current: '0001', pending: 2, verdict: 'findings', range: { from: '0001', to: '0003' }, findings: 3 }),
+    row({ database: 'h/b', current: '0001', pending: 2, verdict: 'findings', range: { from: '0001', to: '0003' }, findings: 3 }),
+    row({ database: 'h/c', verdict: 'at head', range: null, findings: null }),
+    row({ database: 'h/d', current: null, pending: 3, verdict: 'failed', range: { from: null, to: '0003' }, findings: 0 }),
+    row({ database: 'h/e', outcome: 'failed', known: false, current: null, pending: null, error: { code: 'state', message: 'dbvc cannot tell which revision h/e is at' } }),
+  ];
+  assert.equal(formatMatrix(review, 'review'), [
+    'TARGET  DATABASE  CURRENT  REVIEWED      VERDICT            FINDINGS  NOTE',
+    'aiven   h/a       0001     0001 -> 0003  findings           3',
+    'aiven   h/b       0001     0001 -> 0003  findings           3',
+    'aiven   h/c       0003     -             at head            -',
+    'aiven   h/d       base     base -> 0003  failed on scratch  0',
+    'aiven   h/e       ?        -             failed (state)     -         dbvc cannot tell which revision h/e is at',
+    '5 databases: 2 with findings, 1 failed on scratch, 1 at head (nothing to review), 1 failed; 2 rehearsals',
+  ]);
+  const check = [
+    row({ target: 'neon', database: '-', verdict: 'differs', differences: ['the migrations have table public.t, schema.sql does not'] }),
+    row({ database: '-', head: null, verdict: 'equal', differences: [] }),
+  ];
+  assert.equal(formatMatrix(check, 'check'), [
+    'TARGET  HEAD  RESULT       NOTE',
+    'aiven   base  equal',
+    'neon    0003  differs (1)  the migrations have table public.t, schema.sql does not',
+    '2 targets: 1 equal, 1 differ',
+  ]);
+  const drift = [row({ database: 'h/a', verdict: 'none', differences: [] }), row({ database: 'h/b', verdict: 'drift', differences: ['aiven has index public.i', 'x'] })];
+  assert.equal(formatMatrix(drift, 'drift').slice(1), ['aiven   h/a       0003     no drift', 'aiven   h/b       0003     drift (2)  aiven has index public.i', '2 databases: 1 without drift, 1 drifted']);
+});
+
+test('a verdict stands for a failure kind by its exit code; linter and engine failures rank with a failed migration', () => {
+  assert.equal([verdictKind(0), verdictKind(3), verdictKind(1)], [null, 'check', 'sql']);
+  assert.is(worstExitCode(['connect', 'lint']), 1);
+  assert.is(worstExitCode(['interrupted', 'lint']), 130); // a kind missing from the order once outranked everything
+  assert.is(worstExitCode(['engine', 'check']), 1);
+  assert.is(worstExitCode(['check', 'file']), 3);
+});
+
 test('targets: --all needs sql/<db>/ and envs/<db>.env; single-target flags refuse several targets; list errors name file:line, never the password', async () => {
   const root = await mkdtemp(join(tmpdir(), 'dbvc-fleet-core-'));
   try {
@@ -93,6 +132,8 @@ test('targets: --all needs sql/<db>/ and envs/<db>.env; single-target flags refu
     assert.equal(targets.map((t) => [t.name, t.units.map((u) => u.database)]), [['a9', ['h1/one']], ['a10', ['h1:6543/two']], ['b', ['h2/x', 'h2/y']]]);
     assert.is(targets[2].units[1].config.urlSource, 'envs/b.urls:3');
     assert.not.match(JSON.stringify(targets.map((t) => t.units.map((u) => [u.database, u.config.urlSource, u.config.server.kind === 'url' && u.config.server.display]))), /TopSecret1/);
+    const checked = expandFleet({ all: true }, {}, root, false); // check: no database, so no env file needed
+    assert.equal(checked.map((t) => [t.name, t.units.map((u) => u.database)]), [['a9', ['-']], ['a10', ['-']], ['b', ['-']], ['nofile', ['-']]]);
     assert.is(caught(() => expandFleet({ all: true, db: 'b' }, {}, root)).message, '--all and --db exclude each other');
     assert.is(caught(() => expandFleet({ db: 'a9,b', url: 'postgres://h/x' }, {}, root)).message, '--url applies to one target, and this run has 2 (a9, b)');
     assert.is(caught(() => expandFleet({ db: 'a9', urlsFile: 'envs/missing.urls' }, {}, root)).message, 'the URL list envs/missing.urls of target a9 cannot be read (ENOENT)');

@@ -58,7 +58,8 @@ test('upgrade over the fleet brings every database to head exactly once; status 
   let isDone = false;
   const sampling = (async () => {
     while (!isDone) {
-      const [{ n }] = await fleet.all[0].db`select count(*)::int as n from pg_stat_activity where application_name = 'dbvc upgrade'`;
+      // this fleet's databases only: the server may be shared with other test runs
+      const [{ n }] = await fleet.all[0].db`select count(*)::int as n from pg_stat_activity where application_name = 'dbvc upgrade' and datname = any(${fleet.all.map((d) => d.name)})`;
       most = Math.max(most, n);
     }
   })();
@@ -174,7 +175,7 @@ test('an interrupted fleet run rolls back each migration in flight, releases eve
   try {
     const controller = new AbortController();
     const run = api.fleetMove(targetsOf(fleet, { db: 'alpha' }), 'up', 'head', options({ parallel: 4 }, controller.signal));
-    await waitForSleepers(fleet.all[0], 4);
+    await waitForSleepers(fleet, 4);
     controller.abort();
     const report = await run;
     assert.is(report.exitCode, 130);
@@ -190,9 +191,12 @@ test('an interrupted fleet run rolls back each migration in flight, releases eve
   }
 });
 
-async function waitForSleepers(d: TestDatabase, count: number): Promise<void> {
+async function waitForSleepers(fleet: TestFleet, count: number): Promise<void> {
+  const d = fleet.all[0];
+  const names = fleet.all.map((x) => x.name);
   for (let i = 0; i < 500; i++) {
-    const [{ n }] = await d.db`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid()`;
+    // sessions on this fleet's databases only: the server may be shared with other test runs
+    const [{ n }] = await d.db`select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and state = 'active' and pid <> pg_backend_pid() and datname = any(${names})`;
     if (n >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
