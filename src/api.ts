@@ -12,7 +12,8 @@ import { offlinePosition, renderFiles, resolveRange, type RenderedFile } from '.
 import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, writeFolderAtomically, writeNewFile } from './fs.js';
 import { explainDrift } from './filediff.js';
 import { runPlan } from './runner.js';
-import { withLockedSession, withSession } from './session.js';
+import type { Connection } from './connect.js';
+import { withLockedSession, withLockedSessionOverlapped, withSession } from './session.js';
 import { ensureTables, schemaName, readRecordedTexts, readState, recordEvent, writeVersion, type Db, type HistoryEntry } from './store.js';
 
 export { resolveConfig } from './config.js';
@@ -85,9 +86,12 @@ export async function moveWithMigrations(config: Config, migrations: Migration[]
 }
 
 async function moveDatabase(config: Config, options: MoveOptions, direction: 'up' | 'down', target: string, loaded?: Migration[]): Promise<RunResult> {
-  let migrations = loaded ?? await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  return withLockedSession(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, async (db, notices, connection) => {
-    const state = await readState(db, config.schema, direction === 'down');
+  const overlap = { // the files are read while the session opens, and the state is read in one pipeline with the lock
+    files: async () => loaded ?? loadMigrations(config.migrationsDir, config.migrationsLabel),
+    state: (db: Db, connection: Connection) => readState(db, config.schema, direction === 'down', connection.ledger),
+  };
+  return withLockedSessionOverlapped(config, options, `dbvc ${direction === 'up' ? 'upgrade' : 'downgrade'}`, overlap, async (files, state, db, connection, notices) => {
+    let migrations = files;
     if (direction === 'down') migrations = await addRecordedMigrations(db, config, migrations, state);
     const position = locateDatabase(migrations, state, config.migrationsLabel);
     if (position.isLost) refuseProblems(position.problems);
