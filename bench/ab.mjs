@@ -4,12 +4,13 @@
 // machine's speed drifts too much between rounds for ratios of medians). Timings stay here, never in tests.
 // Usage: node bench/ab.mjs --old /tmp/old/dist [--new dist] [--n 1000] [--rounds 15] [--commands status,upgrade]
 // (BENCH_DATABASE_URL=postgres://... uses that server instead of an embedded one)
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measure, median } from './measure.mjs';
+import { median } from './measure.mjs';
 import { openServer } from './server.mjs';
 import { writeWorkload } from './workload.mjs';
 
@@ -31,18 +32,31 @@ const env = { ...process.env, NO_COLOR: '1' };
 for (const name of ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'DATABASE_URL', 'FORCE_COLOR']) delete env[name];
 
 const scratch = await mkdtemp(join(os.tmpdir(), 'dbvc-ab-'));
+
+/** One whole process: wall time, and its CPU time (user + system, from GNU time), which load disturbs less. */
+async function measure(args) {
+  const out = join(scratch, 'time');
+  const began = performance.now();
+  const code = await new Promise((done, fail) => {
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', out, process.execPath, ...args], { env, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.on('error', fail);
+    child.on('close', (exit) => (exit === 0 ? done(0) : fail(new Error(`${args.join(' ')} exited ${exit}: ${stderr}`))));
+  });
+  const ms = performance.now() - began;
+  const [user, system] = (await readFile(out, 'utf8')).trim().split('\n').pop().split(' ').map(Number);
+  return { ms, cpuMs: (user + system) * 1000, code };
+}
+
 const server = await openServer(ROOT, log);
 try {
   const work = await writeWorkload(scratch, Number(values.n));
   const db = await server.create();
   const url = server.urlFor(db);
-  const run = async (cli, args) => {
-    const sample = await measure(process.execPath, [join(resolve(cli), 'dbvc.cjs'), ...args, '--url', url, '--dir', work.dir], { env, cwd: ROOT, scratch });
-    if (sample.code !== 0) throw new Error(`${cli} ${args.join(' ')} exited ${sample.code}: ${sample.stderr}`);
-    return sample.ms;
-  };
+  const run = (cli, args) => measure([join(resolve(cli), 'dbvc.cjs'), ...args, '--url', url, '--dir', work.dir]);
   await run(values.new, ['upgrade']);
-  const contenders = [['floor', () => measure(process.execPath, [join(ROOT, 'bench/connect-floor.cjs'), url], { env, cwd: ROOT, scratch }).then((s) => s.ms)]];
+  const contenders = [['floor', () => measure([join(ROOT, 'bench/connect-floor.cjs'), url])]];
   for (const command of values.commands.split(',')) {
     contenders.push([`old ${command}`, () => run(values.old, [command])], [`new ${command}`, () => run(values.new, [command])]);
   }
@@ -55,9 +69,12 @@ try {
   }
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   log(`N=${values.n}, ${values.rounds} rounds, load average ${load}`);
+  process.stdout.write('(ratios: median of the per-round ratios to the floor)\n');
   for (const [name, list] of Object.entries(times)) {
-    const ratios = list.map((ms, i) => ms / times.floor[i]);
-    process.stdout.write(`${name.padEnd(16)} median ${median(list).toFixed(1).padStart(7)} ms   vs floor: median of per-round ratios ${median(ratios).toFixed(2)}x\n`);
+    const wall = list.map((s) => s.ms);
+    const cpu = list.map((s) => s.cpuMs);
+    const ratio = (key) => median(list.map((s, i) => s[key] / times.floor[i][key])).toFixed(2);
+    process.stdout.write(`${name.padEnd(16)} wall ${median(wall).toFixed(0).padStart(5)} ms ${ratio('ms')}x   cpu ${median(cpu).toFixed(0).padStart(5)} ms ${ratio('cpuMs')}x\n`);
   }
 } finally {
   await server.close();

@@ -1,6 +1,7 @@
 // W7 (issue 16): fleets. status over 50 databases beside one database's status; upgrade of 20 migrations over 50
 // databases at --parallel 1 and 8 beside 50 sequential dbvc processes. Writes bench/out/fleet.md and fleet.json.
-// FLEET_DATABASES=N and FLEET_RUNS=N narrow it; BENCH_DATABASE_URL=postgres://... uses that server.
+// FLEET_DATABASES=N and FLEET_RUNS=N narrow it, FLEET_ONLY=status times status alone (W7a); BENCH_DATABASE_URL=postgres://...
+// uses that server; FLEET_CLI=path/to/dist times another build (an A/B comparison).
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,7 +11,8 @@ import { maskUrl, openServer } from './server.mjs';
 import { writeWorkload } from './workload.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/dbvc.cjs');
+const CLI = join(resolve(process.env.FLEET_CLI ?? join(ROOT, 'dist')), 'dbvc.cjs');
+const STATUS_ONLY = process.env.FLEET_ONLY === 'status';
 const DATABASES = Number(process.env.FLEET_DATABASES ?? 50);
 const MIGRATIONS = 20;
 const RUNS = Number(process.env.FLEET_RUNS ?? 3);
@@ -50,6 +52,7 @@ async function main() {
     for (let run = 0; run < RUNS; run++) {
       const statusPair = [() => dbvc(single).then((s) => samples.statusOne.push(s)), () => dbvc(['status', '--db', 'w', '--parallel', '8']).then((s) => samples.statusFleet.push(s))];
       for (const task of run % 2 ? statusPair.reverse() : statusPair) await task();
+      if (STATUS_ONLY) continue;
       const upgrades = [
         async () => samples.upgradeP1.push(await dbvc(['upgrade', '--db', 'w', '--parallel', '1'])),
         async () => samples.upgradeP8.push(await dbvc(['upgrade', '--db', 'w', '--parallel', '8'])),
@@ -61,7 +64,8 @@ async function main() {
       }
       log(`run ${run + 1} done`);
     }
-    await report(samples, server);
+    if (STATUS_ONLY) await reportStatus(samples);
+    else await report(samples, server);
   } finally {
     await server.close();
     await rm(scratch, { recursive: true, force: true });
@@ -78,6 +82,13 @@ async function sequential(databases, server, dbvc) {
     peakKB = Math.max(peakKB ?? 0, sample.peakKB ?? 0) || null;
   }
   return { ms, peakKB };
+}
+
+function reportStatus(samples) {
+  const one = summarize(samples.statusOne).medianMs;
+  const fleet = summarize(samples.statusFleet).medianMs;
+  const ratios = samples.statusFleet.map((s, i) => s.ms / samples.statusOne[i].ms).sort((a, b) => a - b);
+  process.stdout.write(`status, 1 database ${one.toFixed(0)} ms; ${DATABASES} databases (--parallel 8) ${fleet.toFixed(0)} ms: ${(fleet / one).toFixed(2)}x (per-run ratios ${ratios.map((r) => r.toFixed(2)).join(' ')}; load ${os.loadavg()[0].toFixed(1)})\n`);
 }
 
 async function report(samples, server) {
