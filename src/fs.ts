@@ -42,7 +42,7 @@ export async function readMigrations(dir: string, label: string): Promise<{ migr
   return { migrations, problems };
 }
 
-const YIELD_EVERY = 50; // migrations
+const YIELD_EVERY = 25; // migrations
 
 /** The migrations' names only (nothing is read or parsed): enough to number a new revision. */
 export async function listMigrationNames(dir: string, label: string): Promise<{ number: bigint }[]> {

@@ -56,7 +56,7 @@ async function runSession<F, S, T>(config: Config, options: SessionOptions, appl
       hint: 'pass --url for the one to use; status, current, upgrade and downgrade take the whole list',
     });
   }
-  const { openConnection } = await import('./connect.js'); // postgres.js loads only for commands that connect
+  const { openConnection, isTransient } = await import('./connect.js'); // postgres.js loads only for commands that connect
   const notices: NoticeRoute = { show: options.report.notice };
   let shown: string | undefined;
   const onTarget = (server: string) => {
@@ -66,7 +66,7 @@ async function runSession<F, S, T>(config: Config, options: SessionOptions, appl
   const hooks = { onNotice: (message: string) => (notices.intercept ?? notices.show)(message), onInfo: options.report.info, onTarget };
   const cancel = new AbortController(); // gives up connecting when the files fail (a server may take connect_timeout)
   const open = () => openConnection(config, hooks, application, cancel.signal);
-  const opening = connectWaiting(config, options, open, () => shown ?? config.db, cancel.signal)
+  const opening = connectWaiting(config, options, open, isTransient, () => shown ?? config.db, cancel.signal)
     .then((connection) => startWork(connection, config, options, isLocked, overlap));
   opening.catch(() => undefined); // settled below, once the files are read
   let files: F;
@@ -133,8 +133,7 @@ async function explainPrivilege(db: Db, config: Config, error: unknown): Promise
  * Opens the connection; with --wait (config.waitMs), retries once a second while the server refuses or is starting
  * up, saying so once, until the wait is over. Any other failure, and every failure without --wait, is thrown at once.
  */
-async function connectWaiting(config: Config, options: SessionOptions, open: () => Promise<Connection>, server: () => string, cancel: AbortSignal): Promise<Connection> {
-  const { isTransient } = await import('./connect.js');
+async function connectWaiting(config: Config, options: SessionOptions, open: () => Promise<Connection>, isTransient: (error: unknown) => boolean, server: () => string, cancel: AbortSignal): Promise<Connection> {
   const deadline = Date.now() + (config.waitMs ?? 0);
   const pause = options.signal ? AbortSignal.any([options.signal, cancel]) : cancel;
   for (let attempt = 1; ; attempt++) {
