@@ -55,7 +55,7 @@ export async function openConnection(config: Config, hooks: ConnectHooks, applic
 
 /** What a session starts with: the schema of the ledger, and a signal that gives up connecting (the caller failed). */
 interface Start {
-  schema: string;
+  schema?: string;
   cancel?: AbortSignal;
 }
 
@@ -130,11 +130,13 @@ async function connectTo(address: ServerAddress, hooks: ConnectHooks, applicatio
   };
   const deadline = setTimeout(() => session.abort(timeoutError(address)), address.connectTimeout * 1000);
   const cancel = () => session.abort(start.cancel!.reason);
+  // a scratch server's connection (review) has no ledger to look for; readState then looks itself
+  const ledgerItems = start.schema === undefined ? '' : `, ${probeLedger(start.schema)}`;
   start.cancel?.addEventListener('abort', cancel, { once: true });
   try {
     const rows = await db.unsafe(`
       select pg_backend_pid() as pid, current_setting('server_version_num')::int as version, pg_is_in_recovery() as standby,
-             current_setting('transaction_read_only') = 'on' as read_only, ${probeLedger(start.schema)}`);
+             current_setting('transaction_read_only') = 'on' as read_only${ledgerItems}`);
     clearTimeout(deadline);
     start.cancel?.removeEventListener('abort', cancel);
     session.isEstablished = true;
