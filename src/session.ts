@@ -64,10 +64,10 @@ async function runSession<F, S, T>(config: Config, options: SessionOptions, appl
     shown = server;
   };
   const hooks = { onNotice: (message: string) => (notices.intercept ?? notices.show)(message), onInfo: options.report.info, onTarget };
-  const cancel = new AbortController(); // gives up connecting when the files fail (a server may take connect_timeout)
+  const cancel = new AbortController(); // gives up connecting (and waiting for the lock) when the files fail
   const open = () => openConnection(config, hooks, application, cancel.signal);
   const opening = connectWaiting(config, options, open, isTransient, () => shown ?? config.db, cancel.signal)
-    .then((connection) => startWork(connection, config, options, isLocked, overlap));
+    .then((connection) => startWork(connection, config, options, isLocked, overlap, cancel.signal));
   opening.catch(() => undefined); // settled below, once the files are read
   let files: F;
   try {
@@ -92,7 +92,7 @@ async function runSession<F, S, T>(config: Config, options: SessionOptions, appl
  * same pipeline as the lock (they stand only if the lock was granted: otherwise they are read again once it is).
  * Whatever fails closes the session.
  */
-async function startWork<F, S>(connection: Connection, config: Config, options: SessionOptions, isLocked: boolean, overlap: Overlap<F, S>): Promise<{ connection: Connection; state: S }> {
+async function startWork<F, S>(connection: Connection, config: Config, options: SessionOptions, isLocked: boolean, overlap: Overlap<F, S>, cancel: AbortSignal): Promise<{ connection: Connection; state: S }> {
   const { db } = connection;
   let isLockHeld = false;
   try {
@@ -104,9 +104,10 @@ async function startWork<F, S>(connection: Connection, config: Config, options: 
     isLockHeld = await locked;
     if (isLockHeld) return { connection, state: await settle(connection, state) };
     await state.catch(() => undefined);
-    await acquireLock(db, config.schema, config.lockTimeoutMs, options.signal, options.report.info);
+    const stop = options.signal ? AbortSignal.any([options.signal, cancel]) : cancel;
+    await acquireLock(db, config.schema, config.lockTimeoutMs, stop, options.report.info);
     isLockHeld = true;
-    return { connection, state: await overlap.state(db, connection) };
+    return { connection, state: await settle(connection, overlap.state(db, connection)) };
   } catch (error) {
     const explained = await explainPrivilege(db, config, error);
     await finish(connection, config, isLockHeld);
