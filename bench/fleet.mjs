@@ -1,16 +1,20 @@
 // W7 (issue 16): fleets. status over 50 databases beside one database's status; upgrade of 20 migrations over 50
 // databases at --parallel 1 and 8 beside 50 sequential dbvc processes. Writes bench/out/fleet.md and fleet.json.
-// FLEET_DATABASES=N and FLEET_RUNS=N narrow it; BENCH_DATABASE_URL=postgres://... uses that server.
+// FLEET_DATABASES=N and FLEET_RUNS=N narrow it, FLEET_ONLY=status times status alone (W7a); BENCH_DATABASE_URL=postgres://...
+// uses that server; FLEET_CLI=path/to/dist times another build, and with FLEET_ONLY=status, FLEET_OLD=path/to/dist times
+// that build too in the same runs (an A/B comparison).
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, summarize } from './measure.mjs';
+import { measure, median, summarize } from './measure.mjs';
 import { maskUrl, openServer } from './server.mjs';
 import { writeWorkload } from './workload.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/dbvc.cjs');
+const CLI = join(resolve(process.env.FLEET_CLI ?? join(ROOT, 'dist')), 'dbvc.cjs');
+const STATUS_ONLY = process.env.FLEET_ONLY === 'status';
+const OLD_CLI = STATUS_ONLY && process.env.FLEET_OLD ? join(resolve(process.env.FLEET_OLD), 'dbvc.cjs') : undefined;
 const DATABASES = Number(process.env.FLEET_DATABASES ?? 50);
 const MIGRATIONS = 20;
 const RUNS = Number(process.env.FLEET_RUNS ?? 3);
@@ -35,8 +39,8 @@ async function main() {
     await writeFile(join(project, 'envs', 'w.urls'), databases.map((db) => server.urlFor(db)).join('\n') + '\n');
     await writeFile(join(project, 'envs', 'w.env'), 'DBVC_URLS_FILE=envs/w.urls\n');
     const env = childEnv();
-    const dbvc = async (args) => {
-      const sample = await measure(process.execPath, [CLI, ...args, '--lock-timeout', '60s'], { env, cwd: project, scratch });
+    const dbvc = async (args, cli = CLI) => {
+      const sample = await measure(process.execPath, [cli, ...args, '--lock-timeout', '60s'], { env, cwd: project, scratch });
       if (sample.code !== 0) throw new Error(`dbvc ${args.join(' ')} exited ${sample.code}:\n${sample.stderr.split('\n').slice(-10).join('\n')}`);
       return sample;
     };
@@ -45,11 +49,13 @@ async function main() {
       for (const db of databases) await server.query(db, 'drop schema public cascade; create schema public');
       await server.checkpoint();
     };
-    const samples = { statusOne: [], statusFleet: [], upgradeP1: [], upgradeP8: [], upgradeSequential: [] };
+    const samples = { statusOne: [], statusFleet: [], oldStatusOne: [], oldStatusFleet: [], upgradeP1: [], upgradeP8: [], upgradeSequential: [] };
     log(`${server.display}, PostgreSQL ${server.version}: ${DATABASES} databases, ${MIGRATIONS} migrations, ${RUNS} runs`);
     for (let run = 0; run < RUNS; run++) {
       const statusPair = [() => dbvc(single).then((s) => samples.statusOne.push(s)), () => dbvc(['status', '--db', 'w', '--parallel', '8']).then((s) => samples.statusFleet.push(s))];
-      for (const task of run % 2 ? statusPair.reverse() : statusPair) await task();
+      if (OLD_CLI) statusPair.push(() => dbvc(single, OLD_CLI).then((s) => samples.oldStatusOne.push(s)), () => dbvc(['status', '--db', 'w', '--parallel', '8'], OLD_CLI).then((s) => samples.oldStatusFleet.push(s)));
+      for (let k = 0; k < statusPair.length; k++) await statusPair[(k + run) % statusPair.length]();
+      if (STATUS_ONLY) continue;
       const upgrades = [
         async () => samples.upgradeP1.push(await dbvc(['upgrade', '--db', 'w', '--parallel', '1'])),
         async () => samples.upgradeP8.push(await dbvc(['upgrade', '--db', 'w', '--parallel', '8'])),
@@ -61,7 +67,8 @@ async function main() {
       }
       log(`run ${run + 1} done`);
     }
-    await report(samples, server);
+    if (STATUS_ONLY) await reportStatus(samples);
+    else await report(samples, server);
   } finally {
     await server.close();
     await rm(scratch, { recursive: true, force: true });
@@ -78,6 +85,18 @@ async function sequential(databases, server, dbvc) {
     peakKB = Math.max(peakKB ?? 0, sample.peakKB ?? 0) || null;
   }
   return { ms, peakKB };
+}
+
+function reportStatus(samples) {
+  const line = (label, ones, fleets) => {
+    const one = summarize(ones).medianMs;
+    const fleet = summarize(fleets).medianMs;
+    const ratios = fleets.map((s, i) => s.ms / ones[i].ms).sort((a, b) => a - b);
+    process.stdout.write(`${label}status, 1 database ${one.toFixed(0)} ms; ${DATABASES} databases (--parallel 8) ${fleet.toFixed(0)} ms: ${(fleet / one).toFixed(2)}x, median of per-run ratios ${median(ratios).toFixed(2)}x (${ratios.map((r) => r.toFixed(2)).join(' ')})\n`);
+  };
+  line(OLD_CLI ? 'new: ' : '', samples.statusOne, samples.statusFleet);
+  if (OLD_CLI) line('old: ', samples.oldStatusOne, samples.oldStatusFleet);
+  process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 }
 
 async function report(samples, server) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `make bench` (issue 6): times whole dbvc CLI processes against floors measured on the same server in the same run.
-// Usage: node bench/run.mjs [--sizes 100,1000,10000] [--runs 5] [--big-runs 2] [--quick] [--out bench/out]
+// Usage: node bench/run.mjs [--sizes 100,1000,10000] [--runs 5] [--big-runs 2] [--only W2,W2b] [--quick] [--out bench/out]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,16 +29,18 @@ function readOptions(argv) {
       runs: { type: 'string', default: '5' },
       'big-runs': { type: 'string', default: '2' },
       quick: { type: 'boolean', default: false },
+      only: { type: 'string' }, // W2,W2b: the read-only workloads alone (a database brought to head once, untimed)
       out: { type: 'string', default: join(ROOT, 'bench/out') },
     },
   });
   const sizes = values.quick ? [10] : values.sizes.split(',').map(Number);
   const runs = values.quick ? 1 : Number(values.runs);
   const bigRuns = values.quick ? 1 : Number(values['big-runs']);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(runs >= 1) || !(bigRuns >= 1)) {
-    throw new Error('usage: node bench/run.mjs [--sizes 100,1000,10000] [--runs 5] [--big-runs 2] [--quick] [--out DIR]');
+  const only = values.only?.split(',');
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(runs >= 1) || !(bigRuns >= 1) || only?.some((id) => id !== 'W2' && id !== 'W2b')) {
+    throw new Error('usage: node bench/run.mjs [--sizes 100,1000,10000] [--runs 5] [--big-runs 2] [--only W2,W2b] [--quick] [--out DIR]');
   }
-  return { sizes, runs, bigRuns, quick: values.quick, out: resolve(values.out) };
+  return { sizes, runs, bigRuns, only, quick: values.quick, out: resolve(values.out) };
 }
 
 // The real binary: Debian's /usr/bin/psql is a Perl wrapper costing 30-45 ms a call (shared/FACTS.md).
@@ -115,6 +117,7 @@ function recordPair(ctx, id, n, floorId, tool, floor, isNewToolSample = true) {
 
 async function benchSize(ctx, n) {
   const work = await writeWorkload(ctx.scratch, n);
+  if (ctx.only) return benchReadOnly(ctx, n, work);
   const rounds = n >= BIG ? Math.min(ctx.runs, ctx.bigRuns) : ctx.runs;
   const repeat = Math.ceil(ctx.runs / rounds); // the cheap read-only workloads still get `runs` samples
   const { server, run } = ctx;
@@ -156,6 +159,25 @@ async function benchSize(ctx, n) {
   await rm(join(ctx.scratch, `w${n}`), { recursive: true, force: true });
 }
 
+/** --only W2,W2b: those workloads `runs` times on one database brought to head by an untimed upgrade. */
+async function benchReadOnly(ctx, n, work) {
+  const { server, run } = ctx;
+  const db = await server.create();
+  const dbArgs = ['--url', server.urlFor(db), '--dir', work.dir];
+  await run.dbvc(['upgrade', ...dbArgs]);
+  await expectVersion(ctx, db, work.head);
+  for (let r = 0; r < ctx.runs; r++) {
+    for (const [id, command] of [['W2', 'status'], ['W2b', 'upgrade']]) {
+      if (!ctx.only.includes(id)) continue;
+      const [tool, node, connect] = await inTurn(r, () => run.dbvc([command, ...dbArgs]), () => run.node(), () => run.connect(server.urlFor(db)));
+      recordPair(ctx, id, n, 'node', tool, node);
+      recordPair(ctx, id, n, 'nodeConnect', tool, connect, false);
+    }
+  }
+  await server.drop(db);
+  await rm(join(ctx.scratch, `w${n}`), { recursive: true, force: true });
+}
+
 function fmt(sample) {
   return sample.error ? 'failed' : `${(sample.ms / 1000).toFixed(2)} s`;
 }
@@ -190,7 +212,7 @@ async function main() {
   const began = Date.now();
   log(`${server.display}, PostgreSQL ${server.version}; ${psqlVersion} (${psql}); sizes ${options.sizes.join(',')}, runs ${options.runs} (W1/W3 from N=${BIG}: ${options.bigRuns})`);
   try {
-    await benchAgainstNode(ctx, 'W5', null, ['--version']);
+    if (!options.only) await benchAgainstNode(ctx, 'W5', null, ['--version']);
     for (const n of options.sizes) await benchSize(ctx, n);
   } finally {
     await stop();

@@ -7,13 +7,17 @@ import type { ServerAddress, SessionAttrs } from './url.js';
 import { Session, timeoutError, where } from './socket.js';
 import { DbvcError } from './core/errors.js';
 import { detectPooler, poolerError, refusePoolerHost } from './pooler.js';
-import type { Db } from './store.js';
+import { probeLedger, type Db, type LedgerTables } from './store.js';
 
 export interface Connection {
   db: Db;
   server: string; // what to show people: the masked URL or the embedded data folder
   serverVersionNum: number; // server_version_num, e.g. 170010
   sessionSetup: string; // dbvc's own session settings, applied again after every RESET ALL (see CHECK_INTERVAL)
+  isStandby: boolean; // pg_is_in_recovery() when connecting
+  isReadOnly: boolean; // transaction_read_only when connecting (default_transaction_read_only, or a standby)
+  ledger: LedgerTables; // whether alembic_version and dbvc_history existed when connecting (store.readState)
+  settled: Promise<void>; // the session setting sent after connecting; rejects with a 'connect' DbvcError if it failed
   /** How many statements of a failed multi-statement query completed before the error (StatementWatch). */
   completedBefore(error: { code?: string; message?: string }): number | undefined;
   close(): Promise<void>;
@@ -38,21 +42,28 @@ export interface ConnectHooks {
  * for a pooler, 'config') DbvcError without any password in it. Once open, the session never silently reconnects:
  * if it breaks, this and every later query fail with a 'connect' DbvcError, since the migration lock died with it.
  */
-export async function openConnection(config: Config, hooks: ConnectHooks, applicationName: string): Promise<Connection> {
+export async function openConnection(config: Config, hooks: ConnectHooks, applicationName: string, cancel?: AbortSignal): Promise<Connection> {
+  const start = { schema: config.schema, cancel };
   if (config.server.kind === 'embedded') {
     const embedded = await startEmbeddedServer(config, config.server.dataDir, hooks);
-    return connectTo(embedded.address, hooks, applicationName, embedded.stop);
+    return connectTo(embedded.address, hooks, applicationName, start, embedded.stop);
   }
   if (config.server.kind !== 'url') throw new Error('openConnection called for a command configured without a server');
   hooks.onTarget(config.server.display);
-  return connectToOneOf(config.server, hooks, applicationName);
+  return connectToOneOf(config.server, hooks, applicationName, start);
+}
+
+/** What a session starts with: the schema of the ledger, and a signal that gives up connecting (the caller failed). */
+interface Start {
+  schema?: string;
+  cancel?: AbortSignal;
 }
 
 /**
  * libpq's multi-host URL and target_session_attrs: each host in order, the first that answers and is the kind of
  * server asked for wins (prefer-standby: a standby, else any). Without a winner, the last reason is thrown.
  */
-async function connectToOneOf(first: ServerAddress, hooks: ConnectHooks, applicationName: string): Promise<Connection> {
+async function connectToOneOf(first: ServerAddress, hooks: ConnectHooks, applicationName: string, start: Start): Promise<Connection> {
   const candidates = [first, ...first.alternates];
   const passes: SessionAttrs[] = first.targetSessionAttrs === 'prefer-standby' ? ['standby', 'any'] : [first.targetSessionAttrs];
   let lastError: unknown;
@@ -61,13 +72,13 @@ async function connectToOneOf(first: ServerAddress, hooks: ConnectHooks, applica
       refusePoolerHost(address.host, address.display);
       let connection: Connection;
       try {
-        connection = await connectTo(address, hooks, applicationName, async () => {});
+        connection = await connectTo(address, hooks, applicationName, start, async () => {});
       } catch (error) {
-        if (candidates.length === 1) throw error;
+        if (candidates.length === 1 || start.cancel?.aborted) throw error;
         lastError = error;
         continue;
       }
-      const mismatch = wanted === 'any' ? undefined : await describeMismatch(connection.db, wanted);
+      const mismatch = describeMismatch(connection, wanted);
       if (!mismatch) return connection;
       await connection.close();
       lastError = new DbvcError('connect', `${where(address)} ${mismatch}, and the URL asks for target_session_attrs=${first.targetSessionAttrs}`, {
@@ -79,18 +90,23 @@ async function connectToOneOf(first: ServerAddress, hooks: ConnectHooks, applica
 }
 
 /** Why a server is not what target_session_attrs asks for, or undefined when it is. */
-async function describeMismatch(db: Db, wanted: SessionAttrs): Promise<string | undefined> {
-  const [state] = await db`select pg_is_in_recovery() as standby, current_setting('transaction_read_only') = 'on' as read_only`;
-  if (wanted === 'read-write' && state.read_only) return 'only accepts read-only transactions';
-  if (wanted === 'read-only' && !state.read_only) return 'accepts writes';
-  if (wanted === 'primary' && state.standby) return 'is a standby';
-  if (wanted === 'standby' && !state.standby) return 'is not a standby';
+function describeMismatch(connection: Connection, wanted: SessionAttrs): string | undefined {
+  if (wanted === 'read-write' && connection.isReadOnly) return 'only accepts read-only transactions';
+  if (wanted === 'read-only' && !connection.isReadOnly) return 'accepts writes';
+  if (wanted === 'primary' && connection.isStandby) return 'is a standby';
+  if (wanted === 'standby' && !connection.isStandby) return 'is not a standby';
   return undefined;
 }
 
-/** One session with one server: TLS, pooler refusal, and every failure as one clear 'connect' DbvcError. */
-async function connectTo(address: ServerAddress, hooks: ConnectHooks, applicationName: string, stopEmbedded: () => Promise<void>): Promise<Connection> {
+/**
+ * One session with one server: TLS, pooler refusal, and every failure as one clear 'connect' DbvcError. Round trips
+ * are most of a short command's time once connected (bench W2, W7), so the first query also brings what the session
+ * start needs (read-only state, whether the ledger tables exist), and the session setting goes out in one pipeline
+ * with the caller's first queries.
+ */
+async function connectTo(address: ServerAddress, hooks: ConnectHooks, applicationName: string, start: Start, stopEmbedded: () => Promise<void>): Promise<Connection> {
   const session = new Session(address);
+  if (start.cancel?.aborted) throw start.cancel.reason;
   const options: Options = {
     host: address.host, port: address.port, database: address.database, username: address.username, password: address.password,
     ssl: false, // TLS is negotiated by Session.open, which postgres.js calls for every socket
@@ -113,28 +129,42 @@ async function connectTo(address: ServerAddress, hooks: ConnectHooks, applicatio
     await stopEmbedded();
   };
   const deadline = setTimeout(() => session.abort(timeoutError(address)), address.connectTimeout * 1000);
-  let serverVersionNum = 0;
+  const cancel = () => session.abort(start.cancel!.reason);
+  // a scratch server's connection (review) has no ledger to look for; readState then looks itself
+  const ledgerItems = start.schema === undefined ? '' : `, ${probeLedger(start.schema)}`;
+  start.cancel?.addEventListener('abort', cancel, { once: true });
   try {
-    const first = await db`select pg_backend_pid() as pid, current_setting('server_version_num')::int as version`;
+    const rows = await db.unsafe(`
+      select pg_backend_pid() as pid, current_setting('server_version_num')::int as version, pg_is_in_recovery() as standby,
+             current_setting('transaction_read_only') = 'on' as read_only${ledgerItems}`);
     clearTimeout(deadline);
+    start.cancel?.removeEventListener('abort', cancel);
     session.isEstablished = true;
-    const backendPid = Number(first[0].pid);
+    const first = rows[0];
+    const backendPid = Number(first.pid);
     const mode = await detectPooler({
-      keyPid: (first as unknown as { state?: { pid?: number } }).state?.pid ?? null,
+      keyPid: (rows as unknown as { state?: { pid?: number } }).state?.pid ?? null,
       backendPid,
       probePid: () => probeBackendPid(options, address),
       ownPid: async () => Number((await db`select pg_backend_pid() as pid`)[0].pid),
     });
     if (mode === 'transaction') throw poolerError(address.display);
-    serverVersionNum = Number(first[0].version);
-    if (serverVersionNum >= 140000) await db.unsafe(CHECK_INTERVAL);
+    const serverVersionNum = Number(first.version);
+    const sessionSetup = serverVersionNum >= 140000 ? CHECK_INTERVAL : '';
+    // not awaited here: it travels with the caller's first queries (the server runs it before them); see `settled`
+    const settled = sessionSetup ? db.unsafe(sessionSetup).then(() => undefined, (error: unknown) => { throw explainConnectError(error, address); }) : Promise.resolve();
+    settled.catch(() => undefined); // awaited by the caller (session.ts) with its first results
+    const completedBefore = (error: { code?: string; message?: string }) => session.watch.completedBefore(error.code ?? '', error.message ?? '');
+    return {
+      db, server: address.display, serverVersionNum, sessionSetup, isStandby: first.standby === true, isReadOnly: first.read_only === true,
+      ledger: { hasVersionTable: first.has_version_table === true, hasHistoryTable: first.has_history_table === true }, settled, completedBefore, close,
+    };
   } catch (error) {
     clearTimeout(deadline);
+    start.cancel?.removeEventListener('abort', cancel);
     await close();
     throw error instanceof DbvcError ? error : explainConnectError(error, address);
   }
-  const completedBefore = (error: { code?: string; message?: string }) => session.watch.completedBefore(error.code ?? '', error.message ?? '');
-  return { db, server: address.display, serverVersionNum, sessionSetup: serverVersionNum >= 140000 ? CHECK_INTERVAL : '', completedBefore, close };
 }
 
 /** Starts (or joins) the target's embedded server; names it through onTarget first, even when it fails to start. */

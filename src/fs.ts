@@ -31,7 +31,9 @@ export async function readMigrations(dir: string, label: string): Promise<{ migr
   const entries = await listEntries(dir, label);
   const { pairs, problems } = discoverMigrations(entries, label);
   const migrations: Migration[] = [];
-  for (const pair of pairs) {
+  for (const [index, pair] of pairs.entries()) {
+    // a turn of the event loop now and then lets a session opened meanwhile go on (session.ts, Overlap)
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
     const up = await readSqlFile(dir, label, pair.up, problems, false);
     const down = pair.down ? await readSqlFile(dir, label, pair.down, problems, true) : undefined;
     if (up) migrations.push({ version: pair.version, number: pair.number, name: pair.name, stem: pair.stem, up, down });
@@ -39,6 +41,8 @@ export async function readMigrations(dir: string, label: string): Promise<{ migr
   problems.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
   return { migrations, problems };
 }
+
+const YIELD_EVERY = 25; // migrations
 
 /** The migrations' names only (nothing is read or parsed): enough to number a new revision. */
 export async function listMigrationNames(dir: string, label: string): Promise<{ number: bigint }[]> {

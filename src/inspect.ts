@@ -6,7 +6,9 @@ import { listProblems, locateDatabase, resolveRevision, type Migration, type Pos
 import { listMigrationStates, type MigrationRow } from './core/status.js';
 import { diffLines, explainDrift, isCosmeticChange } from './filediff.js';
 import { readMigrations } from './fs.js';
-import { withSession, type SessionOptions } from './session.js';
+import { withSession, withSessionOverlapped, type SessionOptions } from './session.js';
+import type { Connection } from './connect.js';
+import type { DatabaseState } from './core/plan.js';
 import { readHistory, readRecordedTexts, readState, type Db, type HistoryRow } from './store.js';
 
 export interface StatusReport {
@@ -28,9 +30,12 @@ const DIFF_LINES_SHOWN = 12; // of a changed file's diff in status and errors; d
 
 /** Where the database stands, every migration's state, what is pending and every problem. Read-only; takes no lock. */
 export async function status(config: Config, options: SessionOptions, files?: ReadFiles): Promise<StatusReport> {
-  const { migrations, problems: fileProblems } = files ?? await readMigrations(config.migrationsDir, config.migrationsLabel);
-  return withSession(config, options, 'dbvc status', async (db, connection) => {
-    const { position, rows, problems } = await inspectDatabase(db, config, migrations, DIFF_LINES_SHOWN);
+  const overlap = {
+    files: async () => files ?? readMigrations(config.migrationsDir, config.migrationsLabel),
+    state: (db: Db, connection: Connection) => readState(db, config.schema, false, connection.ledger),
+  };
+  return withSessionOverlapped(config, options, 'dbvc status', overlap, async ({ migrations, problems: fileProblems }, state, db, connection) => {
+    const { position, rows, problems } = await inspectDatabase(db, config, migrations, DIFF_LINES_SHOWN, state);
     const isKnown = !position.isLost;
     return {
       target: config.db,
@@ -46,8 +51,8 @@ export async function status(config: Config, options: SessionOptions, files?: Re
   });
 }
 
-async function inspectDatabase(db: Db, config: Config, migrations: Migration[], diffLinesShown: number): Promise<{ position: Position; rows: MigrationRow[]; problems: DbvcError[] }> {
-  const state = await readState(db, config.schema);
+async function inspectDatabase(db: Db, config: Config, migrations: Migration[], diffLinesShown: number, read?: DatabaseState): Promise<{ position: Position; rows: MigrationRow[]; problems: DbvcError[] }> {
+  const state = read ?? await readState(db, config.schema);
   const position = locateDatabase(migrations, state, config.migrationsLabel);
   const texts = await readRecordedTexts(db, config.schema, position.drifted.map((m) => m.version));
   const problems = explainDrift(listProblems(position, migrations), position.drifted, texts, diffLinesShown);

@@ -6,6 +6,7 @@ import type { Sql, TransactionSql } from 'postgres';
 import { DbvcError } from './core/errors.js';
 import { ledgerDdl, quoteIdent } from './core/ledger.js';
 import type { DatabaseState, Failure, Recorded } from './core/plan.js';
+import { literal } from './core/render.js';
 
 export type Db = Sql<Record<string, never>>;
 export type Tx = TransactionSql<Record<string, never>>;
@@ -54,35 +55,62 @@ async function createTables(db: Tx, schema: string): Promise<void> {
   await db.unsafe(ledgerDdl(schema, !exists));
 }
 
+/** Whether the ledger's tables exist in a schema. */
+export interface LedgerTables {
+  hasVersionTable: boolean;
+  hasHistoryTable: boolean;
+}
+
+/**
+ * The select-list items telling LedgerTables (has_version_table, has_history_table), for a query without bound
+ * values: openConnection asks them with its first query, so that reading the state takes one round trip. A bound
+ * value would cost one more, which postgres.js spends describing a statement before it sends the values.
+ */
+export function probeLedger(schema: string): string {
+  const table = (name: string) => literal(`${quoteIdent(schema)}.${name}`);
+  return `to_regclass(${table('alembic_version')}) is not null as has_version_table, to_regclass(${table('dbvc_history')}) is not null as has_history_table`;
+}
+
 /**
  * Reads alembic_version and, per version still applied, the latest history row that recorded it so. The recorded down
- * SQL (a downgrade's fallback when the file is gone) is fetched only `withDownSql`. Never writes.
+ * SQL (a downgrade's fallback when the file is gone) is fetched only `withDownSql`. Never writes. `known` is what
+ * the connection saw of the tables (Connection.ledger): tables that existed then are read without asking again (one
+ * round trip, its queries pipelined); otherwise they are looked for first, since a concurrent run may have made them.
  */
-export async function readState(db: Queryable, schema: string, withDownSql = false): Promise<DatabaseState & { hasTables: boolean }> {
-  const [{ version_table, history_table }] = await db`
-    select to_regclass(${quoteIdent(schema) + '.alembic_version'}) is not null as version_table,
-           to_regclass(${quoteIdent(schema) + '.dbvc_history'}) is not null as history_table`;
-  const versions = version_table ? (await db`select version_num from ${schemaName(db, schema)}.alembic_version order by version_num`).map((r) => r.version_num as string) : [];
+export async function readState(db: Queryable, schema: string, withDownSql = false, known?: LedgerTables): Promise<DatabaseState & { hasTables: boolean }> {
+  const tables = known?.hasVersionTable && known.hasHistoryTable ? known : await findLedgerTables(db, schema);
+  const [versionRows, historyRows, failures] = await Promise.all([
+    tables.hasVersionTable ? db`select version_num from ${schemaName(db, schema)}.alembic_version order by version_num` : [],
+    tables.hasHistoryTable ? readLatestMoves(db, schema, withDownSql) : [],
+    tables.hasHistoryTable ? readFailures(db, schema) : [],
+  ]);
+  const versions = versionRows.map((r) => r.version_num as string);
   const recorded = new Map<string, Recorded>();
-  let isMovedByDbvc = false;
-  if (history_table) {
-    // the latest move per version: a version whose latest is a down (or a stamp down, which records no up checksum)
-    // is not applied, even though an older row once applied it. `moved` is computed once (an InitPlan), not per row.
-    const rows = await db`
-      select distinct on (version_num) version_num, name, event, up_checksum, down_checksum, applied_at, applied_by,
-             down_sql is not null as has_down_sql, case when ${withDownSql} then down_sql end as down_sql,
-             (select exists (select from ${schemaName(db, schema)}.dbvc_history where event <> 'adopted')) as moved
-      from ${schemaName(db, schema)}.dbvc_history
-      where event in ('up', 'down', 'stamp', 'repair', 'adopted')
-      order by version_num, id desc`;
-    isMovedByDbvc = rows.length > 0 && rows[0].moved === true; // without such rows dbvc has moved nothing
-    for (const row of rows) {
-      if (row.event === 'down' || row.up_checksum === null) continue;
-      recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql, hasDownSql: row.has_down_sql, appliedAt: row.applied_at, appliedBy: row.applied_by, name: row.name });
-    }
+  const isMovedByDbvc = historyRows.length > 0 && historyRows[0].moved === true; // without such rows dbvc has moved nothing
+  for (const row of historyRows) {
+    if (row.event === 'down' || row.up_checksum === null) continue;
+    recorded.set(row.version_num, { version: row.version_num, event: row.event, upChecksum: row.up_checksum, downChecksum: row.down_checksum, downSql: row.down_sql, hasDownSql: row.has_down_sql, appliedAt: row.applied_at, appliedBy: row.applied_by, name: row.name });
   }
-  const failures = history_table ? await readFailures(db, schema) : [];
-  return { versions, recorded, failures, isMovedByDbvc, hasTables: Boolean(version_table && history_table) };
+  return { versions, recorded, failures, isMovedByDbvc, hasTables: tables.hasVersionTable && tables.hasHistoryTable };
+}
+
+async function findLedgerTables(db: Queryable, schema: string): Promise<LedgerTables> {
+  const [row] = await db.unsafe(`select ${probeLedger(schema)}`);
+  return { hasVersionTable: row.has_version_table === true, hasHistoryTable: row.has_history_table === true };
+}
+
+/**
+ * The latest move per version: a version whose latest is a down (or a stamp down, which records no up checksum) is
+ * not applied, even though an older row once applied it. `moved` is computed once (an InitPlan), not per row.
+ */
+function readLatestMoves(db: Queryable, schema: string, withDownSql: boolean) {
+  return db`
+    select distinct on (version_num) version_num, name, event, up_checksum, down_checksum, applied_at, applied_by,
+           down_sql is not null as has_down_sql, ${withDownSql ? db`down_sql` : db`null::text as down_sql`},
+           (select exists (select from ${schemaName(db, schema)}.dbvc_history where event <> 'adopted')) as moved
+    from ${schemaName(db, schema)}.dbvc_history
+    where event in ('up', 'down', 'stamp', 'repair', 'adopted')
+    order by version_num, id desc`;
 }
 
 /** 'failed' rows after which some statements had run and nothing else happened to that version since. */
@@ -198,13 +226,22 @@ export async function acquireLock(db: Db, schema: string, timeoutMs: number, sig
   const key = lockKey(schema);
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
-    const [{ locked }] = await db`select pg_try_advisory_lock(${LOCK_CLASS}, ${key}) as locked`;
-    if (locked) return;
+    if (await tryLock(db, schema)) return;
     if (signal?.aborted) throw new DbvcError('interrupted', 'interrupted while waiting for the migration lock; nothing was run');
     if (Date.now() >= deadline) throw await lockTimeoutError(db, key, schema, timeoutMs);
     if (attempt === 1 && onWait) onWait(await describeWait(db, key, timeoutMs)); // once: a log should not fill up
     await delay(Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal }).catch(() => undefined); // an abort ends the wait
   }
+}
+
+/**
+ * One attempt at the migration lock of `schema`; true when this session holds it now. The two keys are numbers dbvc
+ * computes, written into the text so that the attempt is one round trip that later queries can follow in the same
+ * pipeline (a bound value would cost one more: see probeLedger).
+ */
+export async function tryLock(db: Db, schema: string): Promise<boolean> {
+  const [{ locked }] = await db.unsafe(`select pg_try_advisory_lock(${LOCK_CLASS}, ${lockKey(schema)}) as locked`);
+  return locked === true;
 }
 
 async function readLockHolders(db: Db, key: number) {
@@ -234,7 +271,7 @@ async function lockTimeoutError(db: Db, key: number, schema: string, timeoutMs: 
 
 /** Releases the lock; the session ending releases it too, so this never throws. */
 export async function releaseLock(db: Db, schema: string): Promise<void> {
-  await db`select pg_advisory_unlock(${LOCK_CLASS}, ${lockKey(schema)})`.catch(() => undefined);
+  await db.unsafe(`select pg_advisory_unlock(${LOCK_CLASS}, ${lockKey(schema)})`).catch(() => undefined); // as tryLock
 }
 
 /** Sets lock_timeout for the transaction (`local`) or the session. */
