@@ -38,6 +38,7 @@ interface Options extends Flags {
   'keep-going'?: boolean;
   canary?: string;
   autogenerate?: boolean;
+  stamp?: boolean;
   _: string[];
 }
 
@@ -217,6 +218,22 @@ prog.command('revision <name>')
     for (const rename of result.renames) log.info(`review: possible rename: ${rename}`);
   }));
 addTargetOptions(false);
+
+prog.command('baseline <name>')
+  .describe('Write the next up file holding the schema of a database no migration made (no down file: irreversible), proved on a scratch database first; read-only on that database unless --stamp')
+  .option('--stamp', 'Also record the file as applied on that database, without running it (as dbvc stamp)')
+  .option('--scratch-url', 'Prove it on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
+  .option('--json', 'Print the result as JSON')
+  .example('baseline initial --db aiven').example('baseline initial --url postgres://me@prod.example.com/shop --stamp')
+  .action(command(async (log, o, signal, name) => {
+    const api = await loadApi();
+    const result = await api.baseline(await configure(log, o), name, { stamp: Boolean(o.stamp), scratchUrl: o['scratch-url'], report: log, signal, env: process.env });
+    for (const note of result.notes) log.info(`note: ${note}`);
+    if (o.json) return log.json(result);
+    log.result(`created ${result.file} (no down file: irreversible by design)`);
+    if (result.stamped) log.result(`stamped: ${result.stamped.from ?? 'base'} -> ${result.stamped.to ?? 'base'} (the file was not run)`);
+  }));
+addTargetOptions(true);
 
 prog.command('renumber <revision>')
   .describe('Rename a migration that never ran (one out of order) to the next free number; refuses when the target database knows either number')

@@ -36,8 +36,8 @@ export async function autogenerate(config: Config, name: string, options: Scratc
   });
   if (!drafted) return { files: null, changes: [], risks: [], renames: [] };
   const notes = drafted.renames.map((note) => `-- POSSIBLE RENAME: ${note}\n`).join('');
-  const files = await revision(config, name, { up: notes ? `${notes}\n${drafted.up.text}` : drafted.up.text, down: drafted.down.text });
-  return { files, changes: drafted.changes, risks: drafted.up.risks, renames: drafted.renames };
+  const written = await revision(config, name, { up: notes ? `${notes}\n${drafted.up.text}` : drafted.up.text, down: drafted.down.text });
+  return { files: { up: written.up, down: written.down! }, changes: drafted.changes, risks: drafted.up.risks, renames: drafted.renames };
 }
 
 interface Draft {

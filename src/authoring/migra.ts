@@ -15,6 +15,7 @@ interface MigraClient {
 interface MigraModule {
   Migration: {
     create(from: MigraClient | null, target: MigraClient, options: object): Promise<{
+      changes: { i_target: Record<string, unknown> };
       set_safety(safe: boolean): void;
       add_all_changes(): void;
       statements: Iterable<string>;
@@ -22,12 +23,17 @@ interface MigraModule {
   };
 }
 
+export interface DiffOptions {
+  /** Tables of the target to leave out, with their indexes, constraints, sequences and triggers: '"public"."t"'. */
+  leaveOut?: string[];
+}
+
 /**
  * The statements migra writes to turn the database at `fromUrl` (null: an empty database) into the one at
  * `targetUrl`, drops included, as migra ordered them. Throws an 'engine' DbvcError with migra's reason when it
  * cannot be loaded or fails; never an empty answer in place of a failure.
  */
-export async function diffDatabases(fromUrl: string | null, targetUrl: string): Promise<string[]> {
+export async function diffDatabases(fromUrl: string | null, targetUrl: string, options: DiffOptions = {}): Promise<string[]> {
   const { Migration, createClient } = await loadMigra();
   const clients: MigraClient[] = [];
   const open = (url: string) => {
@@ -37,6 +43,7 @@ export async function diffDatabases(fromUrl: string | null, targetUrl: string): 
   };
   try {
     const migration = await Migration.create(fromUrl === null ? null : open(fromUrl), open(targetUrl), {});
+    if (options.leaveOut?.length) leaveOut(migration.changes.i_target, new Set(options.leaveOut));
     migration.set_safety(false);
     migration.add_all_changes();
     return [...migration.statements].map((s) => s.trim()).filter((s) => s !== '');
@@ -47,6 +54,25 @@ export async function diffDatabases(fromUrl: string | null, targetUrl: string): 
     });
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+// migra has no option to skip a table (only whole schemas), so the inspected target forgets it: these dictionaries of
+// the inspector are keyed by quoted name, and what belongs to a table names it in quoted_full_table_name.
+const TABLE_PARTS = ['tables', 'relations', 'selectables', 'indexes', 'constraints', 'sequences', 'triggers', 'rlspolicies', 'privileges'];
+
+function leaveOut(inspected: Record<string, unknown>, tables: Set<string>): void {
+  const belongs = (item: unknown) => {
+    try {
+      return tables.has((item as { quoted_full_table_name?: string }).quoted_full_table_name ?? '');
+    } catch {
+      return false; // a getter that needs a table the object does not have
+    }
+  };
+  for (const prop of TABLE_PARTS) {
+    const dictionary = inspected[prop] as Record<string, unknown> | undefined;
+    if (!dictionary) continue;
+    inspected[prop] = Object.fromEntries(Object.entries(dictionary).filter(([key, item]) => !tables.has(key) && !belongs(item)));
   }
 }
 

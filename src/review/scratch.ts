@@ -98,7 +98,7 @@ async function connectTo(address: ServerAddress, database: string, options: Scra
 // A socket directory goes in ?host= (node-postgres and libpq both read it there); the password is never displayed.
 // TLS as our own connection got it: node-postgres has no sslmode=prefer fallback (it reads prefer as verify-full).
 // A CA file given by sslrootcert is not passed on: node-postgres checks against the system's CAs.
-function addressUrl(address: ServerAddress, database: string, usesTls: boolean): string {
+export function addressUrl(address: ServerAddress, database: string, usesTls: boolean): string {
   const params = new URLSearchParams();
   let host = '';
   if (address.host.startsWith('/')) {
