@@ -4,11 +4,10 @@ import type { Reporter } from '../api.js';
 import type { Config } from '../config.js';
 import { DbvcError } from '../core/errors.js';
 import { storedId, type Migration } from '../core/plan.js';
-import type { Snapshot } from '../core/snapshot.js';
 import { loadMigrations } from '../fs.js';
 import type { ServerAddress } from '../url.js';
-import { readComments } from './comments.js';
 import { dbFlag, withScratch, writeSchemaOf, type ScratchUse } from './schema.js';
+import { bookkeepingTables, isEmptySchema, readSourceSchema, type SourceSchema } from './source.js';
 
 export interface BaselineOptions extends ScratchUse {
   stamp?: boolean; // also record the file as applied on that database (as dbvc stamp does), without running it
@@ -48,10 +47,8 @@ export async function baseline(config: Config, name: string, options: BaselineOp
     'it was read from, or a copy) is recorded at this revision without running it: dbvc baseline --stamp, or dbvc stamp.',
   ];
   if (follows) header.push(`It follows ${follows}: run from base, the migrations before it run first, and this file then creates everything again.`);
-  // as migra names them: every part quoted ("public"."alembic_version")
-  const bookkeeping = ['alembic_version', 'dbvc_history'].map((table) => `"${config.schema.replaceAll('"', '""')}"."${table}"`);
   const text = await withScratch(config, options, (scratch) =>
-    writeSchemaOf(scratch, source.url, source.schema, header, config, `the schema of ${config.db}`, { leaveOut: bookkeeping }));
+    writeSchemaOf(scratch, source.url, source.schema, header, config, `the schema of ${config.db}`, { leaveOut: bookkeepingTables(config) }));
   const database = config.server.database;
   const how = `Written by dbvc baseline from database ${database} (DDL from @pgkit/migra). Irreversible by design: it has no down file.`;
   const written = await revision(config, name, { up: text, down: null, how });
@@ -67,20 +64,11 @@ export async function baseline(config: Config, name: string, options: BaselineOp
   return { file: written.up, version: written.version, follows, replaced: source.replaced, stamped, notes };
 }
 
-interface Source {
-  url: string; // for migra's driver, password included: never shown
-  schema: Snapshot;
-  replaced: string[];
-}
-
-async function readSource(config: Config, address: ServerAddress, migrations: Migration[], report: Reporter): Promise<Source> {
-  const [{ openConnection }, { readState }, { readSnapshot }, { addressUrl }] = await Promise.all([
-    import('../connect.js'), import('../store.js'), import('../review/snapshot.js'), import('../review/scratch.js'),
-  ]);
-  const onTarget = (server: string) => report.info(`target ${config.db}: ${server} (read-only)`);
-  const connection = await openConnection(config, { onNotice: report.notice, onInfo: report.info, onTarget }, 'dbvc baseline');
-  try {
-    const state = await readState(connection.db, config.schema);
+async function readSource(config: Config, address: ServerAddress, migrations: Migration[], report: Reporter): Promise<SourceSchema & { replaced: string[] }> {
+  const { readState } = await import('../store.js');
+  let replaced: string[] = [];
+  const source = await readSourceSchema(config, address, `target ${config.db}`, report, async (db) => {
+    const state = await readState(db, config.schema);
     const ids = new Set(migrations.flatMap((m) => [m.version, storedId(m)]));
     const known = state.versions.filter((v) => ids.has(v));
     if (known.length > 0) {
@@ -88,16 +76,12 @@ async function readSource(config: Config, address: ServerAddress, migrations: Mi
         hint: `dbvc drift${dbFlag(config)} compares it with that revision; dbvc revision NAME --autogenerate drafts a further change`,
       });
     }
-    const snapshot = await readSnapshot(connection.db, config.schema);
-    const schema = { objects: [...snapshot.objects, ...(await readComments(connection.db))] };
-    if (schema.objects.every((o) => o.kind === 'schema' || (o.kind === 'extension' && o.name === 'plpgsql'))) {
-      throw new DbvcError('state', `${config.db} has no tables, types or functions: there is no schema to baseline`, { hint: 'check --url: it should name the database built by hand' });
-    }
-    const [{ tls }] = await connection.db`select coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls`;
-    return { url: addressUrl(address, address.database, Boolean(tls)), schema, replaced: state.versions };
-  } finally {
-    await connection.close();
+    replaced = state.versions;
+  });
+  if (isEmptySchema(source.schema)) {
+    throw new DbvcError('state', `${config.db} has no tables, types or functions: there is no schema to baseline`, { hint: 'check --url: it should name the database built by hand' });
   }
+  return { ...source, replaced };
 }
 
 function explainBaseline(config: Config, migrations: Migration[], version: string, replaced: string[], isStamped: boolean): string[] {

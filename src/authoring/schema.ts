@@ -109,7 +109,7 @@ export async function makeSchemaText(scratch: ScratchServer, migrations: Migrati
   const head = await scratch.prepare(migrations);
   try {
     const wanted = await readSchema(head, config);
-    return await writeSchemaOf(scratch, scratch.urlOf(head.name), wanted, schemaHeader(config, migrations), config, "the migrations' head");
+    return await writeSchemaOf(scratch, scratch.urlOf(head.name), wanted, schemaHeader(config, migrations.length > 0 ? migrations[migrations.length - 1].version : null), config, "the migrations' head");
   } finally {
     await head.drop();
   }
@@ -152,10 +152,10 @@ export async function writeSchemaOf(scratch: ScratchServer, url: string, wanted:
 
 const NOT_WRITTEN = 'nothing was written; README (Authoring) lists what migra does not reproduce yet: report any other difference, with the SQL that makes it';
 
-function schemaHeader(config: Config, migrations: Migration[]): string[] {
-  const head = migrations.length > 0 ? migrations[migrations.length - 1].version : 'base';
+/** The two comment lines atop schema.sql, for the migrations' `head` (a version, or null for none). */
+export function schemaHeader(config: Config, head: string | null): string[] {
   return [
-    `The schema that the migrations in ${config.migrationsLabel} produce at ${head}: written by dbvc dump, not a migration.`,
+    `The schema that the migrations in ${config.migrationsLabel} produce at ${head ?? 'base'}: written by dbvc dump, not a migration.`,
     'Edit it to draft the next revision (dbvc revision NAME --autogenerate); dbvc check compares it with the migrations.',
   ];
 }

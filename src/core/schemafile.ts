@@ -18,8 +18,13 @@ export function assembleSchema(header: string[], statements: string[], fill: Sch
   const sequences = new Map(fill.sequences.map((s) => [s.name, s]));
   const filled = ordered.map((s) => fillSequence(s, sequences));
   const body = [...filled, ...fill.comments.map(endStatement)];
+  return addHeader(header, body.join('\n\n') + '\n');
+}
+
+/** `text` behind `header` as comment lines and a blank line (none for an empty header). Pure. */
+export function addHeader(header: string[], text: string): string {
   const comments = header.map((line) => `-- ${line}`.trimEnd());
-  return [...(comments.length > 0 ? [comments.join('\n')] : []), ...body].join('\n\n') + '\n';
+  return comments.length > 0 ? `${comments.join('\n')}\n\n${text}` : text;
 }
 
 function endStatement(statement: string): string {

@@ -89,4 +89,46 @@ test('a column dropped and another added in one table is named as a possible ren
   assert.is((await api.check(config, options())).exitCode, 0);
 });
 
+test('--from-url: a development database changed by hand becomes the pair, schema.sql is rewritten as the new head, and the database is only read', async ({ t, dir }) => {
+  const dev = await createDatabase();
+  try {
+    const devConfig = configFor(dev.url, dir);
+    await api.upgrade(devConfig, undefined, { report: capture() });
+    await dev.db.unsafe(`ALTER TABLE product ADD COLUMN sku text; CREATE INDEX product_sku_idx ON product (sku);
+      CREATE TABLE review (id int PRIMARY KEY, product_id int NOT NULL REFERENCES product (id)); COMMENT ON TABLE review IS 'said'`);
+    const [history] = await dev.db`select count(*)::int as n from dbvc_history`;
+    const withPassword = new URL(dev.url);
+    withPassword.password = 'from-url-s3cret';
+    const config = configFor(t.url, dir);
+    const report = capture();
+    const result = await api.autogenerate(config, 'add sku', { fromUrl: withPassword.href, scratchUrl: serverUrl(), report });
+    assert.equal(result.changes.filter((c) => !c.includes('public.review.')), [
+      'added table public.review', 'added column public.product.sku: position 5, type text',
+      'added index public.product_sku_idx: definition CREATE INDEX product_sku_idx ON public.product USING btree (sku)',
+      'added index public.review_pkey: definition CREATE UNIQUE INDEX review_pkey ON public.review USING btree (id)',
+      'added comment TABLE public.review: text said',
+    ], 'the hand-made changes, and nothing of alembic_version or dbvc_history');
+    assert.ok(report.lines.some((l) => /^desired schema \(--from-url\): .* \(read-only\)$/.test(l)), report.lines.join('\n'));
+    assert.not.ok(JSON.stringify(report.lines).includes('from-url-s3cret'));
+    const [after] = await dev.db`select count(*)::int as n from dbvc_history`;
+    assert.is(after.n, history.n, 'the development database is only read');
+
+    const schemaFile = await readFile(join(dir, 'schema.sql'), 'utf8');
+    assert.match(schemaFile, /^-- The schema that the migrations in .* produce at 0005: written by dbvc dump/);
+    assert.not.match(schemaFile, /alembic_version|dbvc_history/);
+    assert.is((await api.check(config, options())).exitCode, 0, 'schema.sql equals the new head');
+    assert.is((await api.dump(config, { ...options(), out: '-' })).text, schemaFile, 'the bytes dump writes');
+
+    await api.upgrade(config, undefined, { report: capture() });
+    const devSchema = await readSnapshot(dev.db, 'public');
+    assert.equal(compareSnapshots(devSchema, await readSnapshot(t.db, 'public')), [], 'upgrade gives the development database\'s schema');
+    await api.downgrade(config, '-1', { report: capture() });
+    assert.ok(compareSnapshots(devSchema, await readSnapshot(t.db, 'public')).some((c) => c.name === 'public.review'));
+    const same = await api.autogenerate(configFor(t.url, dir), 'nothing', { fromUrl: dev.url, scratchUrl: serverUrl(), report: capture() });
+    assert.is(same.files, null, 'the database equals head now: nothing to write');
+  } finally {
+    await dev.drop();
+  }
+});
+
 test.run();
