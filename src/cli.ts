@@ -216,6 +216,8 @@ prog.command('revision <name>')
     const result = await api.autogenerate(config, name, { fromUrl: o['from-url'], scratchUrl: o['scratch-url'], report: log, env: process.env });
     if (!result.files) return log.result(`nothing to generate: ${o['from-url'] ? 'that database' : 'schema.sql'} equals the migrations at head`);
     log.result(`created ${result.files.up}\ncreated ${result.files.down}`);
+    if (result.concurrent) log.result(`created ${result.concurrent.up}\ncreated ${result.concurrent.down}`);
+    if (result.concurrent) log.info(`${result.concurrent.up} builds the new indexes of existing tables with CREATE INDEX CONCURRENTLY, outside a transaction`);
     for (const change of result.changes) log.info(`  ${change}`);
     for (const risk of result.risks) log.info(`review: may lose data: ${risk}`);
     for (const rename of result.renames) log.info(`review: possible rename: ${rename}`);
