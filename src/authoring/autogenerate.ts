@@ -9,10 +9,10 @@ import { addHeader, findPossibleRenames, leaveOutIndexDrops, renderMigrationBody
 import { compareSnapshots, type Snapshot } from '../core/snapshot.js';
 import { SCHEMA_FILE } from '../core/discover.js';
 import { loadMigrations, writeFileAtomically } from '../fs.js';
-import type { ScratchServer } from '../review/scratch.js';
+import type { ScratchDatabase, ScratchServer } from '../review/scratch.js';
 import type { Db } from '../store.js';
 import { commentStatement } from './comments.js';
-import { diffDatabases } from './migra.js';
+import { diffBothWays } from './migra.js';
 import { describeChange, loadEmpty, readSchema, readSchemaFile, schemaHeader, withScratch, writeSchemaOf, type ScratchUse } from './schema.js';
 import { bookkeepingTables, readSourceSchema, type SourceSchema } from './source.js';
 
@@ -43,8 +43,7 @@ export async function autogenerate(config: Config, name: string, options: Autoge
   const label = file?.label ?? 'the schema of --from-url';
   const drafted = await withScratch(config, options, async (scratch) => {
     const text = file?.text ?? await writeSchemaOf(scratch, source!.url, source!.schema, [], config, label, { leaveOut: bookkeepingTables(config) });
-    const draft = await draftPair(scratch, migrations, text, label, config);
-    if (draft) await provePair(scratch, migrations, draft, config);
+    const draft = await draftAndProve(scratch, migrations, text, label, config);
     return draft && { ...draft, text };
   });
   if (!drafted) return { files: null, concurrent: null, changes: [], risks: [], renames: [] };
@@ -93,29 +92,44 @@ interface Draft {
   desired: Snapshot;
 }
 
-async function draftPair(scratch: ScratchServer, migrations: Migration[], text: string, label: string, config: Config): Promise<Draft | null> {
-  const desiredDb = await loadEmpty(scratch, text, label);
-  const headDb = await scratch.prepare(migrations).catch(async (error) => {
-    await desiredDb.drop();
-    throw error;
-  });
+/**
+ * Drafts the pair between a copy of head and a database loaded from the desired text, then proves it on that copy of
+ * head (a fresh copy made for this run): the up takes it to the desired schema, the down back to head.
+ */
+async function draftAndProve(scratch: ScratchServer, migrations: Migration[], text: string, label: string, config: Config): Promise<Draft | null> {
+  const [desiredDb, headDb] = await prepareBoth(scratch, migrations, text, label);
+  let dropping: Promise<void> | undefined;
   try {
-    const [head, desired] = [await readSchema(headDb, config), await readSchema(desiredDb, config)];
-    const changes = compareSnapshots(head, desired);
-    if (changes.length === 0) return null;
-    const [headUrl, desiredUrl] = [scratch.urlOf(headDb.name), scratch.urlOf(desiredDb.name)];
-    const [upStatements, downStatements] = [await diffDatabases(headUrl, desiredUrl), await diffDatabases(desiredUrl, headUrl)];
-    const split = splitConcurrentIndexes(leaveOutIndexDrops(upStatements, indexesDroppedWithTables(head, desired)), leaveOutIndexDrops(downStatements, indexesDroppedWithTables(desired, head)), plainTables(head));
-    const upFill = fillFor(head, desired);
-    // a comment on an index can only come once the index exists: after the concurrent file has built it
-    const isIndexComment = (c: string) => split.concurrentUp.length > 0 && c.startsWith('COMMENT ON INDEX ');
-    const up = renderMigrationBody(split.up, { ...upFill, comments: upFill.comments.filter((c) => !isIndexComment(c)) });
-    const down = renderMigrationBody(split.down, fillFor(desired, head));
-    const concurrent = split.concurrentUp.length > 0 ? { up: [...split.concurrentUp, ...upFill.comments.filter(isIndexComment)], down: split.concurrentDown } : null;
-    return { up, down, concurrent, changes: changes.map(describeChange), renames: findPossibleRenames(changes), head, desired };
+    const draft = await draftPair(scratch, headDb, desiredDb, config);
+    dropping = desiredDb.drop(); // migra is done with it: dropped while the pair is proved
+    if (draft) await provePair(headDb, draft, config);
+    return draft;
   } finally {
-    await Promise.all([headDb.drop(), desiredDb.drop()]);
+    await Promise.all([headDb.drop(), dropping ?? desiredDb.drop()]);
   }
+}
+
+/** Both scratch databases at once; when either fails, the other is dropped and the first failure thrown. */
+async function prepareBoth(scratch: ScratchServer, migrations: Migration[], text: string, label: string): Promise<[ScratchDatabase, ScratchDatabase]> {
+  const [desired, head] = await Promise.allSettled([loadEmpty(scratch, text, label), scratch.prepare(migrations)]);
+  if (desired.status === 'fulfilled' && head.status === 'fulfilled') return [desired.value, head.value];
+  await Promise.all([desired, head].map((r) => (r.status === 'fulfilled' ? r.value.drop() : undefined)));
+  throw desired.status === 'rejected' ? desired.reason : (head as PromiseRejectedResult).reason;
+}
+
+async function draftPair(scratch: ScratchServer, headDb: ScratchDatabase, desiredDb: ScratchDatabase, config: Config): Promise<Draft | null> {
+  const [head, desired] = await Promise.all([readSchema(headDb, config), readSchema(desiredDb, config)]);
+  const changes = compareSnapshots(head, desired);
+  if (changes.length === 0) return null;
+  const both = await diffBothWays(scratch.urlOf(headDb.name), scratch.urlOf(desiredDb.name));
+  const split = splitConcurrentIndexes(leaveOutIndexDrops(both.forward, indexesDroppedWithTables(head, desired)), leaveOutIndexDrops(both.backward, indexesDroppedWithTables(desired, head)), plainTables(head));
+  const upFill = fillFor(head, desired);
+  // a comment on an index can only come once the index exists: after the concurrent file has built it
+  const isIndexComment = (c: string) => split.concurrentUp.length > 0 && c.startsWith('COMMENT ON INDEX ');
+  const up = renderMigrationBody(split.up, { ...upFill, comments: upFill.comments.filter((c) => !isIndexComment(c)) });
+  const down = renderMigrationBody(split.down, fillFor(desired, head));
+  const concurrent = split.concurrentUp.length > 0 ? { up: [...split.concurrentUp, ...upFill.comments.filter(isIndexComment)], down: split.concurrentDown } : null;
+  return { up, down, concurrent, changes: changes.map(describeChange), renames: findPossibleRenames(changes), head, desired };
 }
 
 /** The indexes of `from` ("schema.name") whose table `to` lacks: DROP TABLE takes them along. */
@@ -142,18 +156,13 @@ function fillFor(from: Snapshot, to: Snapshot) {
 }
 
 // As upgrade and downgrade run the files: the pair's each in one transaction, the concurrent one's statement by statement.
-async function provePair(scratch: ScratchServer, migrations: Migration[], draft: Draft, config: Config): Promise<void> {
-  const copy = await scratch.prepare(migrations);
-  try {
-    await runStatements(copy.db, draft.up.statements, 'up', true);
-    await runStatements(copy.db, draft.concurrent?.up ?? [], 'concurrent up', false);
-    expectEqual(draft.desired, await readSchema(copy, config), 'the drafted up does not take head to schema.sql');
-    await runStatements(copy.db, draft.concurrent?.down ?? [], 'concurrent down', false);
-    await runStatements(copy.db, draft.down.statements, 'down', true);
-    expectEqual(draft.head, await readSchema(copy, config), 'the drafted down does not take schema.sql back to head');
-  } finally {
-    await copy.drop();
-  }
+async function provePair(copy: ScratchDatabase, draft: Draft, config: Config): Promise<void> {
+  await runStatements(copy.db, draft.up.statements, 'up', true);
+  await runStatements(copy.db, draft.concurrent?.up ?? [], 'concurrent up', false);
+  expectEqual(draft.desired, await readSchema(copy, config), 'the drafted up does not take head to schema.sql');
+  await runStatements(copy.db, draft.concurrent?.down ?? [], 'concurrent down', false);
+  await runStatements(copy.db, draft.down.statements, 'down', true);
+  expectEqual(draft.head, await readSchema(copy, config), 'the drafted down does not take schema.sql back to head');
 }
 
 async function runStatements(db: Db, statements: string[], direction: string, inTransaction: boolean): Promise<void> {

@@ -12,10 +12,12 @@ interface MigraClient {
   end(): Promise<void>;
 }
 
+type Inspected = Record<string, unknown>; // schemainspect's PostgreSQL: what migra read of one database
+
 interface MigraModule {
   Migration: {
-    create(from: MigraClient | null, target: MigraClient, options: object): Promise<{
-      changes: { i_target: Record<string, unknown> };
+    create(from: MigraClient | Inspected | null, target: MigraClient | Inspected | null, options: object): Promise<{
+      changes: { i_from: Inspected; i_target: Inspected };
       set_safety(safe: boolean): void;
       add_all_changes(): void;
       statements: Iterable<string>;
@@ -24,7 +26,7 @@ interface MigraModule {
 }
 
 export interface DiffOptions {
-  /** Tables of the target to leave out, with their indexes, constraints, sequences and triggers: '"public"."t"'. */
+  /** Tables of either database to leave out, with their indexes, constraints, sequences and triggers: '"public"."t"'. */
   leaveOut?: string[];
 }
 
@@ -34,19 +36,34 @@ export interface DiffOptions {
  * cannot be loaded or fails; never an empty answer in place of a failure.
  */
 export async function diffDatabases(fromUrl: string | null, targetUrl: string, options: DiffOptions = {}): Promise<string[]> {
+  return (await diffBothWays(fromUrl, targetUrl, options, false)).forward;
+}
+
+/**
+ * As diffDatabases, both ways: `forward` turns `fromUrl`'s schema into `targetUrl`'s, `backward` the reverse. Each
+ * database is inspected once, both at the same time (the inspection is most of migra's time; the diff takes ms).
+ */
+export async function diffBothWays(fromUrl: string | null, targetUrl: string, options: DiffOptions = {}, isBackwardWanted = true): Promise<{ forward: string[]; backward: string[] }> {
   const { Migration, createClient } = await loadMigra();
   const clients: MigraClient[] = [];
-  const open = (url: string) => {
+  const inspect = async (url: string) => {
     const client = createClient(url, QUIET); // pg-promise warns on stderr when two clients share a server
     clients.push(client);
-    return client;
+    const inspected = (await Migration.create(client, null, {})).changes.i_from; // the other side: migra's empty one
+    if (options.leaveOut?.length) leaveOut(inspected, new Set(options.leaveOut));
+    return inspected;
   };
-  try {
-    const migration = await Migration.create(fromUrl === null ? null : open(fromUrl), open(targetUrl), {});
-    if (options.leaveOut?.length) leaveOut(migration.changes.i_target, new Set(options.leaveOut));
+  const diff = async (from: Inspected | null, target: Inspected) => {
+    const migration = await Migration.create(from, target, {}); // inspected already: no query runs
     migration.set_safety(false);
     migration.add_all_changes();
     return [...migration.statements].map((s) => s.trim()).filter((s) => s !== '');
+  };
+  try {
+    const [from, target] = await Promise.all([fromUrl === null ? null : inspect(fromUrl), inspect(targetUrl)]);
+    const forward = await diff(from, target);
+    const backward = isBackwardWanted ? await diff(target, from ?? (await Migration.create(null, null, {})).changes.i_from) : [];
+    return { forward, backward };
   } catch (error) {
     throw new DbvcError('engine', `@pgkit/migra failed to compare the schemas: ${firstLine(error)}`, {
       hint: 'nothing was written; the engine\'s full error is in its cause (DEBUG output), report it with the migration that triggers it',
