@@ -89,7 +89,7 @@ async function main() {
   const goal = (id) => `${medians[id] <= GOAL_MS ? 'met' : '**MISSED**'} (${fmt(medians[id])})`;
   const lines = [
     '# dbvc authoring benchmark (issue 15)', '',
-    `${new Date().toISOString()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'} · Node ${process.version} · PostgreSQL ${server.version} (${server.display.replace(/:[^:@/]*@/, ':***@')}) · ${n} migrations (${TABLES} tables, ${n - TABLES} added columns) · ${runs} run(s), medians`, '',
+    `${new Date().toISOString()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'} · load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} · Node ${process.version} · PostgreSQL ${server.version} (${server.display.replace(/:[^:@/]*@/, ':***@')}) · ${n} migrations (${TABLES} tables, ${n - TABLES} added columns) · ${runs} run(s), medians`, '',
     '| workload | median | all runs |', '| --- | ---: | --- |',
     `| dump, cold (the template of the ${n} migrations built) | ${fmt(medians.dumpCold)} | ${runsOf('dumpCold')} |`,
     `| dump --out -, warm | ${fmt(medians.dumpWarm)} | ${runsOf('dumpWarm')} |`,

@@ -12,7 +12,7 @@ import { loadMigrations, writeFileAtomically } from '../fs.js';
 import type { ScratchDatabase, ScratchServer } from '../review/scratch.js';
 import type { Db } from '../store.js';
 import { commentStatement } from './comments.js';
-import { diffBothWays } from './migra.js';
+import { diffBothWays, preloadMigra } from './migra.js';
 import { describeChange, loadEmpty, readSchema, readSchemaFile, schemaHeader, withScratch, writeSchemaOf, type ScratchUse } from './schema.js';
 import { bookkeepingTables, readSourceSchema, type SourceSchema } from './source.js';
 
@@ -97,7 +97,9 @@ interface Draft {
  * head (a fresh copy made for this run): the up takes it to the desired schema, the down back to head.
  */
 async function draftAndProve(scratch: ScratchServer, migrations: Migration[], text: string, label: string, config: Config): Promise<Draft | null> {
-  const [desiredDb, headDb] = await prepareBoth(scratch, migrations, text, label);
+  const preparing = prepareBoth(scratch, migrations, text, label);
+  setImmediate(preloadMigra); // once the CREATE DATABASE statements are on the wire
+  const [desiredDb, headDb] = await preparing;
   let dropping: Promise<void> | undefined;
   try {
     const draft = await draftPair(scratch, headDb, desiredDb, config);

@@ -44,7 +44,7 @@ export async function diffDatabases(fromUrl: string | null, targetUrl: string, o
  * database is inspected once, both at the same time (the inspection is most of migra's time; the diff takes ms).
  */
 export async function diffBothWays(fromUrl: string | null, targetUrl: string, options: DiffOptions = {}, isBackwardWanted = true): Promise<{ forward: string[]; backward: string[] }> {
-  const { Migration, createClient } = await loadMigra();
+  const { Migration, createClient } = await (loading ??= loadMigra());
   const clients: MigraClient[] = [];
   const inspect = async (url: string) => {
     const client = createClient(url, QUIET); // pg-promise warns on stderr when two clients share a server
@@ -93,7 +93,19 @@ function leaveOut(inspected: Record<string, unknown>, tables: Set<string>): void
   }
 }
 
-async function loadMigra(): Promise<MigraModule & { createClient(url: string, options: object): MigraClient }> {
+type Loaded = MigraModule & { createClient(url: string, options: object): MigraClient };
+let loading: Promise<Loaded> | undefined;
+
+/**
+ * Starts loading migra (~10 MB of JavaScript to compile, most of a second) without waiting: a command calls it once
+ * its scratch databases are being made, so that the server's work and the compiling overlap.
+ */
+export function preloadMigra(): void {
+  loading ??= loadMigra();
+  loading.catch(() => undefined); // the failure is thrown where migra is used
+}
+
+async function loadMigra(): Promise<Loaded> {
   try {
     const migra = (await import(MIGRA_MODULE)) as MigraModule & { default?: MigraModule };
     const client = (await import(CLIENT_MODULE)) as { createClient(url: string, options: object): MigraClient; default?: { createClient(url: string, options: object): MigraClient } };

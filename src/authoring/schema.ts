@@ -12,7 +12,7 @@ import type { SchemaChange } from '../core/review.js';
 import { openScratch, type ScratchDatabase, type ScratchServer } from '../review/scratch.js';
 import { readSnapshot } from '../review/snapshot.js';
 import { commentStatement, readComments } from './comments.js';
-import { diffDatabases } from './migra.js';
+import { diffDatabases, preloadMigra } from './migra.js';
 
 export interface ScratchUse {
   scratchUrl?: string; // --scratch-url; without it the embedded scratch server in <project>/.dbvc/scratch
@@ -106,7 +106,9 @@ export async function loadEmpty(scratch: ScratchServer, text: string, label: str
  * caller writes nothing then), or migra's own failure.
  */
 export async function makeSchemaText(scratch: ScratchServer, migrations: Migration[], config: Config): Promise<string> {
-  const head = await scratch.prepare(migrations);
+  const preparing = scratch.prepare(migrations);
+  setImmediate(preloadMigra); // compiled while the server makes the database
+  const head = await preparing;
   try {
     const wanted = await readSchema(head, config);
     return await writeSchemaOf(scratch, scratch.urlOf(head.name), wanted, schemaHeader(config, migrations.length > 0 ? migrations[migrations.length - 1].version : null), config, "the migrations' head");
@@ -126,7 +128,9 @@ export interface SchemaSource {
  */
 export async function writeSchemaOf(scratch: ScratchServer, url: string, wanted: Snapshot, header: string[], config: Config, what: string, source: SchemaSource = {}): Promise<string> {
   // from a real empty database rather than migra's notion of one, which lacks the public schema and plpgsql
-  const empty = await scratch.prepare([]);
+  const preparing = scratch.prepare([]);
+  setImmediate(preloadMigra);
+  const empty = await preparing;
   let statements: string[];
   try {
     statements = await diffDatabases(scratch.urlOf(empty.name), url, { leaveOut: source.leaveOut });
