@@ -4,7 +4,9 @@
 // dump before. Goal: each ≤ 3 s warm. The scratch server is the bench server (--scratch-url); the default embedded
 // scratch (.dbvc/scratch of a project folder) is timed warm too. `dump` cold (the template built) and warm for scale.
 // Medians of --runs rounds, each round running every contender once (the machine drifts). Writes
-// bench/out/authoring.md and .json. Usage: node bench/authoring.mjs [--n 1000] [--runs 3] [--out bench/out]
+// bench/out/authoring.md and .json. --compare DIST/dbvc.cjs also times another build's check and autogenerate in the
+// same rounds, alternating, for a ratio that the machine's drift does not blur.
+// Usage: node bench/authoring.mjs [--n 1000] [--runs 3] [--out bench/out] [--compare path/to/dbvc.cjs]
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -35,7 +37,7 @@ async function writeMigrations(dir, n) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' }, out: { type: 'string', default: join(ROOT, 'bench/out') } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' }, out: { type: 'string', default: join(ROOT, 'bench/out') }, compare: { type: 'string' } } });
   const n = Number(values.n);
   const runs = Number(values.runs);
   const scratch = await mkdtemp(join(os.tmpdir(), 'dbvc-bench-authoring-'));
@@ -43,14 +45,14 @@ async function main() {
   const server = await openServer(ROOT, log);
   const env = { ...process.env, NO_COLOR: '1' };
   for (const name of ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'DATABASE_URL', 'FORCE_COLOR']) delete env[name];
-  const samples = { dumpCold: [], dumpWarm: [], check: [], autogenerate: [], checkEmbedded: [], autogenerateEmbedded: [] };
+  const samples = { dumpCold: [], dumpWarm: [], check: [], autogenerate: [], checkEmbedded: [], autogenerateEmbedded: [], ...(values.compare ? { checkOther: [], autogenerateOther: [] } : {}) };
   try {
     await mkdir(project, { recursive: true, mode: 0o755 });
     const dir = join(project, 'sql', 'local');
     await writeMigrations(dir, n);
     const onServer = ['--dir', dir, '--scratch-url', server.urlFor('postgres')];
-    const dbvc = async (args, cwd = ROOT) => {
-      const sample = await measure(process.execPath, [CLI, ...args], { env, cwd, scratch });
+    const dbvc = async (args, cwd = ROOT, cli = CLI) => {
+      const sample = await measure(process.execPath, [cli, ...args], { env, cwd, scratch });
       if (sample.code !== 0) throw new Error(`dbvc ${args.join(' ')} exited ${sample.code}: ${sample.stderr.trim().split('\n').slice(-5).join('\n')}`);
       return sample;
     };
@@ -59,9 +61,9 @@ async function main() {
     const schema = await readFile(join(dir, 'schema.sql'), 'utf8');
     await dbvc(['check'], project); // builds the embedded scratch and its template: the embedded runs below are warm
     // one added column, drafted and then taken away again, so that every run starts from the same N migrations
-    const autogenerate = async (args, cwd) => {
+    const autogenerate = async (args, cwd, cli = CLI) => {
       await writeFile(join(dir, 'schema.sql'), `${schema}\nALTER TABLE public.t_1 ADD COLUMN extra text;\n`);
-      const sample = await dbvc(['revision', 'add extra', '--autogenerate', ...args], cwd);
+      const sample = await dbvc(['revision', 'add extra', '--autogenerate', ...args], cwd, cli);
       const written = (await readdir(dir)).filter((f) => f.includes('_add_extra.'));
       if (written.length !== 2) throw new Error(`revision --autogenerate wrote ${written.join(', ') || 'nothing'}, not one pair`);
       await Promise.all(written.map((f) => rm(join(dir, f))));
@@ -74,6 +76,10 @@ async function main() {
       await server.checkpoint();
       samples.autogenerate.push(await autogenerate(onServer, ROOT));
       samples.dumpWarm.push(await dbvc(['dump', ...onServer, '--out', '-']));
+      if (values.compare) {
+        samples.checkOther.push(await dbvc(['check', ...onServer], ROOT, resolve(values.compare)));
+        samples.autogenerateOther.push(await autogenerate(onServer, ROOT, resolve(values.compare)));
+      }
       samples.checkEmbedded.push(await dbvc(['check'], project));
       samples.autogenerateEmbedded.push(await autogenerate([], project));
       log(`round ${k + 1}/${runs}: check ${fmt(samples.check.at(-1).ms)}, autogenerate ${fmt(samples.autogenerate.at(-1).ms)}, dump ${fmt(samples.dumpWarm.at(-1).ms)}; embedded scratch: check ${fmt(samples.checkEmbedded.at(-1).ms)}, autogenerate ${fmt(samples.autogenerateEmbedded.at(-1).ms)}`);
@@ -96,7 +102,12 @@ async function main() {
     `| check, warm (bench server as scratch) | ${fmt(medians.check)} | ${runsOf('check')} |`,
     `| revision --autogenerate of one added column, warm (bench server as scratch) | ${fmt(medians.autogenerate)} | ${runsOf('autogenerate')} |`,
     `| check, warm, default embedded scratch | ${fmt(medians.checkEmbedded)} | ${runsOf('checkEmbedded')} |`,
-    `| revision --autogenerate, warm, default embedded scratch | ${fmt(medians.autogenerateEmbedded)} | ${runsOf('autogenerateEmbedded')} |`, '',
+    `| revision --autogenerate, warm, default embedded scratch | ${fmt(medians.autogenerateEmbedded)} | ${runsOf('autogenerateEmbedded')} |`,
+    ...(values.compare ? [
+      `| check, warm, ${values.compare} (same rounds) | ${fmt(medians.checkOther)} | ${runsOf('checkOther')} |`,
+      `| revision --autogenerate, warm, ${values.compare} (same rounds) | ${fmt(medians.autogenerateOther)} | ${runsOf('autogenerateOther')} |`,
+    ] : []), '',
+    ...(values.compare ? [`- against ${values.compare}: check ${(medians.check / medians.checkOther).toFixed(2)}×, autogenerate ${(medians.autogenerate / medians.autogenerateOther).toFixed(2)}× its time`] : []),
     `- check ≤ 3 s warm: ${goal('check')}; default embedded scratch ${goal('checkEmbedded')}`,
     `- revision --autogenerate ≤ 3 s warm: ${goal('autogenerate')}; default embedded scratch ${goal('autogenerateEmbedded')}`, '',
   ];
