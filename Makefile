@@ -80,6 +80,7 @@ clean:
 # Then issue 17: what writing the review page adds to a review of 20 migrations (bench/out/page.md).
 # Then issue 16 (W7): fleet status over 50 databases, and upgrade of 20 migrations over 50 at --parallel 1 and 8
 # beside 50 sequential processes (bench/out/fleet.md; FLEET_DATABASES=N FLEET_RUNS=N narrow it).
+# Then issue 15: dbvc check and revision --autogenerate on 1000 migrations, warm (bench/out/authoring.md).
 BENCH_ARGS ?=
 .PHONY: bench bench-page bench-fleet
 bench: build
@@ -87,12 +88,18 @@ bench: build
 	node bench/review.mjs
 	node bench/page.mjs
 	node bench/fleet.mjs
+	node bench/authoring.mjs
 
 bench-fleet: build
 	node bench/fleet.mjs
 
 bench-page: build
 	node bench/page.mjs
+
+# Issue 15 alone: dbvc check and revision --autogenerate (one added column) on 1000 migrations, warm (bench/out/authoring.md)
+.PHONY: bench-authoring
+bench-authoring: build
+	node bench/authoring.mjs
 
 # W6 alone (issue 14): dbvc review of 1 new migration on 1000 applied, cold and warm, beside W1
 .PHONY: bench-review

@@ -39,6 +39,8 @@ interface Options extends Flags {
   'keep-going'?: boolean;
   canary?: string;
   autogenerate?: boolean;
+  stamp?: boolean;
+  'from-url'?: string;
   _: string[];
 }
 
@@ -62,7 +64,7 @@ function addTargetOptions(withServer: boolean): void {
 /** What each option's value looks like, shown beside it in --help (sade's own option syntax has no room for it). */
 const VALUE_PLACEHOLDERS: Record<string, string> = {
   '--db': 'NAME', '--url': 'URL', '--dir': 'PATH', '--schema': 'NAME', '--lock-timeout': 'DURATION', '--out': 'FILE|DIR/', '--html': 'FILE|DIR/',
-  '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N', '--wait-timeout': 'DURATION',
+  '--ddl-lock-timeout': 'DURATION', '--ddl-lock-retries': 'N', '--wait-timeout': 'DURATION', '--from-url': 'URL',
 };
 
 /** Where one command's option takes other values than the same option elsewhere. */
@@ -201,23 +203,43 @@ addTargetOptions(true);
 prog.command('revision <name>')
   .describe('Write the next NNNN_name.up.sql / .down.sql pair; with --autogenerate, drafted from an edit of sql/NAME/schema.sql')
   .option('--autogenerate', 'Draft the up (head to schema.sql) and the down (back) with @pgkit/migra, proved on a scratch database first')
+  .option('--from-url', 'With --autogenerate: the desired schema is this database\'s (read-only), not schema.sql\'s; schema.sql is then rewritten as the new head')
   .option('--scratch-url', 'With --autogenerate: draft on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
-  .example('revision "add orders" --db aiven').example('revision "add sku" --autogenerate')
+  .example('revision "add orders" --db aiven').example('revision "add sku" --autogenerate').example('revision "add sku" --autogenerate --from-url postgres://me@localhost/dev')
   .action(command(async (log, o, _signal, name) => {
     const api = await loadApi();
     const config = await configure(log, o, false);
+    if (o['from-url'] !== undefined && !o.autogenerate) throw new DbvcError('usage', '--from-url goes with --autogenerate', { hint: 'add --autogenerate to draft the pair from that database' });
     if (!o.autogenerate) {
       const files = await api.revision(config, name);
       return log.result(`created ${files.up}\ncreated ${files.down}`);
     }
-    const result = await api.autogenerate(config, name, { scratchUrl: o['scratch-url'], report: log, env: process.env });
-    if (!result.files) return log.result('nothing to generate: schema.sql equals the migrations at head');
+    const result = await api.autogenerate(config, name, { fromUrl: o['from-url'], scratchUrl: o['scratch-url'], report: log, env: process.env });
+    if (!result.files) return log.result(`nothing to generate: ${o['from-url'] ? 'that database' : 'schema.sql'} equals the migrations at head`);
     log.result(`created ${result.files.up}\ncreated ${result.files.down}`);
+    if (result.concurrent) log.result(`created ${result.concurrent.up}\ncreated ${result.concurrent.down}`);
+    if (result.concurrent) log.info(`${result.concurrent.up} builds the new indexes of existing tables with CREATE INDEX CONCURRENTLY, outside a transaction`);
     for (const change of result.changes) log.info(`  ${change}`);
     for (const risk of result.risks) log.info(`review: may lose data: ${risk}`);
     for (const rename of result.renames) log.info(`review: possible rename: ${rename}`);
   }));
 addTargetOptions(false);
+
+prog.command('baseline <name>')
+  .describe('Write the next up file holding the schema of a database no migration made (no down file: irreversible), proved on a scratch database first; read-only on that database unless --stamp')
+  .option('--stamp', 'Also record the file as applied on that database, without running it (as dbvc stamp)')
+  .option('--scratch-url', 'Prove it on this server (only dbvc_scratch_* databases) instead of an embedded PostgreSQL 17')
+  .option('--json', 'Print the result as JSON')
+  .example('baseline initial --db aiven').example('baseline initial --url postgres://me@prod.example.com/shop --stamp')
+  .action(command(async (log, o, signal, name) => {
+    const api = await loadApi();
+    const result = await api.baseline(await configure(log, o), name, { stamp: Boolean(o.stamp), scratchUrl: o['scratch-url'], report: log, signal, env: process.env });
+    for (const note of result.notes) log.info(`note: ${note}`);
+    if (o.json) return log.json(result);
+    log.result(`created ${result.file} (no down file: irreversible by design)`);
+    if (result.stamped) log.result(`stamped: ${result.stamped.from ?? 'base'} -> ${result.stamped.to ?? 'base'} (the file was not run)`);
+  }));
+addTargetOptions(true);
 
 prog.command('renumber <revision>')
   .describe('Rename a migration that never ran (one out of order) to the next free number; refuses when the target database knows either number')
@@ -587,7 +609,7 @@ function parseArguments(argv: string[]) {
 }
 
 const USAGE = Symbol('usage');
-const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout', 'scratch-url', 'fail-on', 'since-git', 'html', 'urls-file', 'parallel', 'canary'];
+const STRING_OPTIONS = ['db', 'url', 'dir', 'schema', 'lock-timeout', 'ddl-lock-timeout', 'ddl-lock-retries', 'out', 'wait-timeout', 'scratch-url', 'from-url', 'fail-on', 'since-git', 'html', 'urls-file', 'parallel', 'canary'];
 
 function fail(log: Log, error: unknown): number {
   log.error(error);

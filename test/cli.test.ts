@@ -79,7 +79,7 @@ cli('--help shows what each option\'s value looks like; revision --help lists on
   const revision = await run(['revision', '--help']);
   assert.is(revision.code, 0);
   const options = [...revision.stdout.matchAll(/^\s+(-[-\w, ]+?)(?: [A-Z|/]+)?\s{2,}/gm)].map((m) => m[1]);
-  assert.equal(options, ['--autogenerate', '--scratch-url', '--db', '--dir', '--no-color', '-h, --help']);
+  assert.equal(options, ['--autogenerate', '--from-url', '--scratch-url', '--db', '--dir', '--no-color', '-h, --help']);
   const refused = await run(['revision', 'x', '--url', REFUSED, '--dir', 'test/fixtures/shop']);
   assert.is(refused.code, 2);
   assert.match(refused.stderr, /unknown option --url/);

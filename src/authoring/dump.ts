@@ -52,9 +52,11 @@ export async function check(config: Config, options: ScratchUse): Promise<CheckR
   const { text, label } = await readSchemaFile(config, 'check');
   const db = dbFlag(config);
   const changes = await withScratch(config, options, async (scratch) => {
-    const head = await readHeadSchema(scratch, migrations, config);
-    const file = await loadSchema(scratch, text, label, config);
-    return compareSnapshots(head, file);
+    // both at once; each drops its own database, so both settle before the scratch server closes
+    const [head, file] = await Promise.allSettled([readHeadSchema(scratch, migrations, config), loadSchema(scratch, text, label, config)]);
+    if (head.status === 'rejected') throw head.reason;
+    if (file.status === 'rejected') throw file.reason;
+    return compareSnapshots(head.value, file.value);
   });
   const differences = changes.map((change) => ({ ...change, message: explainDifference(change, db) }));
   return { head: headOf(migrations), differences, exitCode: differences.length > 0 ? 3 : 0 };

@@ -12,7 +12,7 @@ import type { SchemaChange } from '../core/review.js';
 import { openScratch, type ScratchDatabase, type ScratchServer } from '../review/scratch.js';
 import { readSnapshot } from '../review/snapshot.js';
 import { commentStatement, readComments } from './comments.js';
-import { diffDatabases } from './migra.js';
+import { diffDatabases, preloadMigra } from './migra.js';
 
 export interface ScratchUse {
   scratchUrl?: string; // --scratch-url; without it the embedded scratch server in <project>/.dbvc/scratch
@@ -106,41 +106,60 @@ export async function loadEmpty(scratch: ScratchServer, text: string, label: str
  * caller writes nothing then), or migra's own failure.
  */
 export async function makeSchemaText(scratch: ScratchServer, migrations: Migration[], config: Config): Promise<string> {
-  // from a real empty database rather than migra's notion of one, which lacks the public schema and plpgsql
-  const empty = await scratch.prepare([]);
-  const head = await scratch.prepare(migrations).catch(async (error) => {
-    await empty.drop();
-    throw error;
-  });
-  let text: string;
-  let wanted: Snapshot;
+  const preparing = scratch.prepare(migrations);
+  setImmediate(preloadMigra); // compiled while the server makes the database
+  const head = await preparing;
   try {
-    const statements = await diffDatabases(scratch.urlOf(empty.name), scratch.urlOf(head.name));
-    wanted = await readSchema(head, config);
-    const comments = wanted.objects.filter((o) => o.kind === 'comment').map(commentStatement);
-    const sequences = wanted.objects.filter((o) => o.kind === 'sequence');
-    text = assembleSchema(schemaHeader(config, migrations), statements, { sequences, comments });
+    const wanted = await readSchema(head, config);
+    return await writeSchemaOf(scratch, scratch.urlOf(head.name), wanted, schemaHeader(config, migrations.length > 0 ? migrations[migrations.length - 1].version : null), config, "the migrations' head");
   } finally {
-    await Promise.all([head.drop(), empty.drop()]);
+    await head.drop();
   }
+}
+
+export interface SchemaSource {
+  leaveOut?: string[]; // tables of the database at `url` that the text must not create (migra's quoting)
+}
+
+/**
+ * The DDL that makes the database at `url` (whose schema is `wanted`) on an empty one: migra's statements with dbvc's
+ * fills behind `header`, proved by loading them into an empty scratch database and comparing snapshots. Throws an
+ * 'engine' DbvcError naming each difference (`what` names the source), or migra's own failure; writes nothing.
+ */
+export async function writeSchemaOf(scratch: ScratchServer, url: string, wanted: Snapshot, header: string[], config: Config, what: string, source: SchemaSource = {}): Promise<string> {
+  // from a real empty database rather than migra's notion of one, which lacks the public schema and plpgsql
+  const preparing = scratch.prepare([]);
+  setImmediate(preloadMigra);
+  const empty = await preparing;
+  let statements: string[];
+  try {
+    statements = await diffDatabases(scratch.urlOf(empty.name), url, { leaveOut: source.leaveOut });
+  } finally {
+    await empty.drop();
+  }
+  const leaked = statements.find((statement) => source.leaveOut?.some((table) => statement.includes(table)));
+  if (leaked) throw new DbvcError('engine', `@pgkit/migra wrote a statement about dbvc's own tables: ${leaked.split('\n')[0]}`, { hint: NOT_WRITTEN });
+  const comments = wanted.objects.filter((o) => o.kind === 'comment').map(commentStatement);
+  const sequences = wanted.objects.filter((o) => o.kind === 'sequence');
+  const text = assembleSchema(header, statements, { sequences, comments });
   const made = await loadSchema(scratch, text, 'the schema migra wrote', config).catch((error: DbvcError) => {
     throw new DbvcError('engine', `${error.message} (a gap of @pgkit/migra that dbvc does not fill yet)`, { lines: error.lines, hint: NOT_WRITTEN, cause: error });
   });
   const differences = compareSnapshots(wanted, made);
   if (differences.length > 0) {
-    throw new DbvcError('engine', `the schema migra wrote does not reproduce the migrations' head: ${differences.length} difference(s)`, {
+    throw new DbvcError('engine', `the schema migra wrote does not reproduce ${what}: ${differences.length} difference(s)`, {
       lines: differences.map(describeChange), hint: NOT_WRITTEN,
     });
   }
   return text;
 }
 
-const NOT_WRITTEN = 'nothing was written; report the migration that makes the difference (README, Authoring: what is not reproduced)';
+const NOT_WRITTEN = 'nothing was written; README (Authoring) lists what migra does not reproduce yet: report any other difference, with the SQL that makes it';
 
-function schemaHeader(config: Config, migrations: Migration[]): string[] {
-  const head = migrations.length > 0 ? migrations[migrations.length - 1].version : 'base';
+/** The two comment lines atop schema.sql, for the migrations' `head` (a version, or null for none). */
+export function schemaHeader(config: Config, head: string | null): string[] {
   return [
-    `The schema that the migrations in ${config.migrationsLabel} produce at ${head}: written by dbvc dump, not a migration.`,
+    `The schema that the migrations in ${config.migrationsLabel} produce at ${head ?? 'base'}: written by dbvc dump, not a migration.`,
     'Edit it to draft the next revision (dbvc revision NAME --autogenerate); dbvc check compares it with the migrations.',
   ];
 }

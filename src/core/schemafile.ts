@@ -18,8 +18,13 @@ export function assembleSchema(header: string[], statements: string[], fill: Sch
   const sequences = new Map(fill.sequences.map((s) => [s.name, s]));
   const filled = ordered.map((s) => fillSequence(s, sequences));
   const body = [...filled, ...fill.comments.map(endStatement)];
+  return addHeader(header, body.join('\n\n') + '\n');
+}
+
+/** `text` behind `header` as comment lines and a blank line (none for an empty header). Pure. */
+export function addHeader(header: string[], text: string): string {
   const comments = header.map((line) => `-- ${line}`.trimEnd());
-  return [...(comments.length > 0 ? [comments.join('\n')] : []), ...body].join('\n\n') + '\n';
+  return comments.length > 0 ? `${comments.join('\n')}\n\n${text}` : text;
 }
 
 function endStatement(statement: string): string {
@@ -112,4 +117,68 @@ export function findPossibleRenames(changes: SchemaChange[]): string[] {
 function splitColumn(name: string): { table: string; column: string } {
   const cut = name.lastIndexOf('.');
   return { table: name.slice(0, cut), column: name.slice(cut + 1) };
+}
+
+export interface ConcurrentSplit {
+  up: string[]; // migra's up without the indexes moved
+  down: string[]; // migra's down without their drops
+  concurrentUp: string[]; // CREATE INDEX CONCURRENTLY of each moved index, for a -- dbvc:no-transaction file
+  concurrentDown: string[]; // DROP INDEX CONCURRENTLY IF EXISTS of each, in reverse order
+}
+
+const NAME = String.raw`(?:"(?:[^"]|"")+"|[^\s."]+)`;
+const CREATE_INDEX = new RegExp(String.raw`^create (unique )?index (${NAME}) on (?:only )?(${NAME})\.(${NAME}) using `, 'i');
+const DROP_INDEX = new RegExp(String.raw`^drop index if exists (${NAME})\.(${NAME});?$`, 'i');
+const USING_INDEX = new RegExp(String.raw`\susing index (${NAME})`, 'gi');
+
+/**
+ * Moves each index migra creates on a table that already exists (`existingTables`: "schema.table", unquoted, not
+ * partitioned) to CREATE INDEX CONCURRENTLY, with its DROP INDEX CONCURRENTLY for the down: building it then blocks
+ * no writes. An index that a constraint of the same up adopts (ADD CONSTRAINT ... USING INDEX) stays where it is, and
+ * so does one on a table this up creates (it is empty). Works on migra's own statement text. Pure.
+ */
+export function splitConcurrentIndexes(up: string[], down: string[], existingTables: Set<string>): ConcurrentSplit {
+  const adopted = new Set(up.flatMap((s) => [...s.matchAll(USING_INDEX)].map((m) => unquote(m[1]))));
+  const moved: { key: string; create: string; drop: string }[] = [];
+  const kept = up.filter((statement) => {
+    const match = CREATE_INDEX.exec(statement.trim());
+    if (!match) return true;
+    const [, , index, schema, table] = match.map((part) => (part === undefined ? part : unquote(part)));
+    if (!existingTables.has(`${schema}.${table}`) || adopted.has(index)) return true;
+    const create = statement.trim().replace(/^create (unique )?index /i, (_, unique) => `CREATE ${unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY `);
+    moved.push({ key: `${schema}\0${index}`, create: endStatement(create), drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteName(schema)}.${quoteName(index)};` });
+    return false;
+  });
+  const movedKeys = new Set(moved.map((m) => m.key));
+  const isMovedDrop = (statement: string) => {
+    const match = DROP_INDEX.exec(statement.trim());
+    return match !== null && movedKeys.has(`${unquote(match[1])}\0${unquote(match[2])}`);
+  };
+  return { up: kept, down: down.filter((s) => !isMovedDrop(s)), concurrentUp: moved.map((m) => m.create), concurrentDown: moved.map((m) => m.drop).reverse() };
+}
+
+function unquote(name: string): string {
+  return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+}
+
+function quoteName(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * migra drops a table's indexes before the table, which DROP TABLE does anyway; a linter reads each such DROP INDEX
+ * as a lock to avoid (squawk's require-concurrent-index-deletion). Leaves out the drops of `indexes` ("schema.name",
+ * unquoted: those of the tables the statements drop). Pure.
+ */
+export function leaveOutIndexDrops(statements: string[], indexes: Set<string>): string[] {
+  return statements.filter((statement) => {
+    const match = DROP_INDEX.exec(statement.trim());
+    return match === null || !indexes.has(`${unquote(match[1])}.${unquote(match[2])}`);
+  });
+}
+
+/** The table an index definition (pg_get_indexdef) is on, "schema.table" unquoted; null when it cannot tell. */
+export function tableOfIndex(definition: string): string | null {
+  const match = new RegExp(String.raw` ON (?:ONLY )?(${NAME})\.(${NAME}) USING `).exec(definition);
+  return match ? `${unquote(match[1])}.${unquote(match[2])}` : null;
 }

@@ -96,9 +96,11 @@ async function connectTo(address: ServerAddress, database: string, options: Scra
 }
 
 // A socket directory goes in ?host= (node-postgres and libpq both read it there); the password is never displayed.
-// TLS as our own connection got it: node-postgres has no sslmode=prefer fallback (it reads prefer as verify-full).
-// A CA file given by sslrootcert is not passed on: node-postgres checks against the system's CAs.
-function addressUrl(address: ServerAddress, database: string, usesTls: boolean): string {
+// TLS as our own connection got it, in libpq's meanings (uselibpqcompat): node-postgres has no sslmode=prefer
+// fallback, so a session that got TLS asks for it; require with a CA file verifies the chain, as verify-ca does.
+// The CA file and client certificate go by path (pg-connection-string reads them); verify-ca without a CA file
+// becomes verify-full (node-postgres cannot check the chain against the system's CAs without the host name).
+export function addressUrl(address: ServerAddress, database: string, usesTls: boolean): string {
   const params = new URLSearchParams();
   let host = '';
   if (address.host.startsWith('/')) {
@@ -107,11 +109,18 @@ function addressUrl(address: ServerAddress, database: string, usesTls: boolean):
   } else {
     host = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   }
+  const { sslrootcert, sslcert, sslkey } = address.tlsFiles;
+  const ca = sslrootcert === 'system' ? undefined : sslrootcert;
   if (!usesTls) params.set('sslmode', 'disable');
-  else if (address.sslmode.startsWith('verify')) params.set('sslmode', 'verify-full');
   else {
     params.set('uselibpqcompat', 'true');
-    params.set('sslmode', 'require');
+    const isVerifying = address.sslmode === 'verify-full' || (address.sslmode === 'verify-ca' && ca === undefined);
+    params.set('sslmode', isVerifying ? 'verify-full' : address.sslmode === 'verify-ca' ? 'verify-ca' : 'require');
+    if (ca) params.set('sslrootcert', ca);
+    if (sslcert && sslkey) {
+      params.set('sslcert', sslcert);
+      params.set('sslkey', sslkey);
+    }
   }
   const password = address.password === undefined ? '' : `:${encodeURIComponent(address.password)}`;
   const query = params.size > 0 ? `?${params}` : '';

@@ -54,4 +54,10 @@ test('dump --help shows that --out takes FILE or -', async () => {
   assert.match(help.stdout, /^\s+--out FILE\|-\s{2,}Write FILE instead/m);
 });
 
+test('revision --from-url without --autogenerate is a usage error (exit 2), and writes nothing', async () => {
+  const refused = await run(['revision', 'x', '--from-url', 'postgres://me@localhost/dev', '--dir', 'test/fixtures/shop']);
+  assert.is(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /^error --from-url goes with --autogenerate\nhint add --autogenerate to draft the pair from that database\n$/);
+});
+
 test.run();

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assembleSchema, explainDifference, findPossibleRenames, renderMigrationBody } from '../../src/core/schemafile.js';
+import { addHeader, assembleSchema, explainDifference, findPossibleRenames, leaveOutIndexDrops, renderMigrationBody, splitConcurrentIndexes, tableOfIndex } from '../../src/core/schemafile.js';
 
 const test = suite('core/schemafile');
 
@@ -60,6 +60,37 @@ test('a column dropped and one added in the same table is named as a possible re
   ]);
   assert.equal(notes, ["public.product: column sku dropped and code added; if that is a rename, write ALTER TABLE public.product RENAME COLUMN sku TO code; instead (the drafted pair loses the column's data)"]);
   assert.equal(findPossibleRenames([change('removed', 'public.product.sku')]), []);
+});
+
+test('splitConcurrentIndexes: a new index on an existing table becomes CREATE INDEX CONCURRENTLY, its drop leaves the down', () => {
+  const up = [
+    'alter table "public"."product" add column "sku" text;',
+    'CREATE UNIQUE INDEX "Sku Idx" ON public.product USING btree (sku);',
+    'CREATE INDEX review_idx ON public.review USING btree (body);',
+    'CREATE UNIQUE INDEX product_code_key ON public.product USING btree (code);',
+    'alter table "public"."product" add constraint "product_code_key" UNIQUE using index "product_code_key";',
+    'CREATE INDEX part_idx ON public.parted USING btree (x);',
+  ];
+  const down = ['drop index if exists "public"."Sku Idx";', 'drop index if exists "public"."review_idx";', 'alter table "public"."product" drop column "sku";'];
+  const split = splitConcurrentIndexes(up, down, new Set(['public.product']));
+  assert.equal(split.concurrentUp, ['CREATE UNIQUE INDEX CONCURRENTLY "Sku Idx" ON public.product USING btree (sku);']);
+  assert.equal(split.concurrentDown, ['DROP INDEX CONCURRENTLY IF EXISTS "public"."Sku Idx";']);
+  assert.equal(split.up, [up[0], up[2], up[3], up[4], up[5]], 'on a new table, adopted by a constraint, or on a partitioned table: as migra wrote it');
+  assert.equal(split.down, [down[1], down[2]]);
+  assert.equal(splitConcurrentIndexes(up, down, new Set()), { up, down, concurrentUp: [], concurrentDown: [] });
+});
+
+test('addHeader puts comment lines and a blank line before a text, and nothing for no header', () => {
+  assert.is(addHeader(['a', 'b'], 'x;\n'), '-- a\n-- b\n\nx;\n');
+  assert.is(addHeader([], 'x;\n'), 'x;\n');
+});
+
+test('leaveOutIndexDrops drops only the DROP INDEX of the indexes named; tableOfIndex reads the table of a definition', () => {
+  const statements = ['drop index if exists "public"."review_pkey";', 'drop index if exists "public"."other";', 'drop table "public"."review";'];
+  assert.equal(leaveOutIndexDrops(statements, new Set(['public.review_pkey'])), [statements[1], statements[2]]);
+  assert.is(tableOfIndex('CREATE UNIQUE INDEX review_pkey ON public.review USING btree (id)'), 'public.review');
+  assert.is(tableOfIndex('CREATE INDEX i ON ONLY "My Schema"."T x" USING btree (a)'), 'My Schema.T x');
+  assert.is(tableOfIndex('nonsense'), null);
 });
 
 test.run();
