@@ -50,7 +50,7 @@ export async function review(config: Config, options: ReviewOptions): Promise<Re
     options.report.info(`scratch: ${scratch.display}, PostgreSQL ${scratch.serverVersion}`);
     const linting = lintFiles(reviewed.flatMap(lintTargets), { root: config.root, pgVersion: scratch.serverVersion, setsLockTimeout: config.ddlLockTimeoutMs !== undefined });
     linting.catch(() => undefined); // awaited below; a rehearsal failure must not leave it unhandled
-    const database = reviewed.length > 0 ? await scratch.prepare(migrations.slice(0, fromIndex + 1)) : undefined;
+    const database = reviewed.length > 0 ? await scratch.prepare(migrations.slice(0, fromIndex + 1), { makeSpare: true, signal: options.signal }) : undefined;
     let results: MigrationReview[] = [];
     try {
       if (database) results = await rehearseAll(database, reviewed, config.schema, options.signal);

@@ -7,7 +7,7 @@ import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
 import type { Migration } from '../core/plan.js';
 import type { Db } from '../store.js';
-import { buildTemplate } from './template.js';
+import { buildTemplate, markTemplateUsed, pruneTemplates, spareName } from './template.js';
 
 export interface ScratchOptions {
   root: string; // the project: the embedded server lives in <root>/.dbvc/scratch
@@ -32,8 +32,16 @@ export interface ScratchServer {
   /** A libpq-style URL of `database` on this server, password included: for tools with a driver of their own (migra). */
   urlOf(database: string): string;
   /** A new database holding what `earlier` leaves (run from base, or copied from the template of that chain). */
-  prepare(earlier: Migration[]): Promise<ScratchDatabase>;
+  prepare(earlier: Migration[], options?: PrepareOptions): Promise<ScratchDatabase>;
+  /** Waits for the spare copies being made, then leaves the server. */
   close(): Promise<void>;
+}
+
+export interface PrepareOptions {
+  // Also copy the template once more in the background, for the next prepare of the same history (a spare): the
+  // copy of a large template takes seconds, and then overlaps this run's work instead of delaying the next run.
+  makeSpare?: boolean;
+  signal?: AbortSignal; // cancels the spare's copy
 }
 
 /** Starts or reaches the scratch server; throws a 'connect' DbvcError (exit 5) when it cannot. */
@@ -50,19 +58,28 @@ export async function openScratch(options: ScratchOptions): Promise<ScratchServe
   const [{ server_version, tls }] = await admin.db`
     select current_setting('server_version') as server_version,
            coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls`;
+  const copies = new Copies(admin.db, () => open(address.database), copyStrategy(!options.url, admin.serverVersionNum));
   return {
     serverVersion: String(server_version).split(' ')[0],
     isEmbedded: !options.url,
     display: address.display,
     urlOf: (database) => addressUrl(address, database, Boolean(tls)),
-    prepare: (earlier) => prepareDatabase(admin.db, open, earlier).catch((error) => {
+    prepare: (earlier, prepareOptions = {}) => prepareDatabase(admin.db, open, copies, earlier, prepareOptions).catch((error) => {
       throw asScratchError(error, address, 'cannot hold a scratch database', 'the --scratch-url user needs CREATEDB (dbvc creates and drops only dbvc_scratch_* databases)');
     }),
     async close() {
+      await copies.settle();
       await admin.close();
       await stop();
     },
   };
+}
+
+// On the embedded server, which skips fsync, copying a template's files is quicker than WAL_LOG (PostgreSQL 15's
+// default), which reads every page through shared buffers (empty after each start) and writes it to the WAL too.
+// A server the user names keeps its default: with fsync on, FILE_COPY syncs every file and forces two checkpoints.
+function copyStrategy(isEmbedded: boolean, serverVersionNum: number): string {
+  return isEmbedded && serverVersionNum >= 150000 ? ' strategy file_copy' : '';
 }
 
 async function locateServer(options: ScratchOptions): Promise<{ address: ServerAddress; stop: () => Promise<void> }> {
@@ -131,16 +148,17 @@ export function templateName(earlier: Migration[]): string {
   return `dbvc_scratch_tpl_${createHash('sha256').update(chain).digest('hex').slice(0, 24)}`;
 }
 
-async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[]): Promise<ScratchDatabase> {
-  let template = 'template0';
-  let isWarm = false;
-  if (earlier.length > 0) {
-    template = templateName(earlier);
-    isWarm = await databaseExists(admin, template);
-    if (!isWarm) await buildTemplate(admin, open, earlier, template);
-  }
+async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], options: PrepareOptions): Promise<ScratchDatabase> {
   const name = `dbvc_scratch_${randomBytes(6).toString('hex')}`;
-  await admin.unsafe(`create database ${name} template ${template}`);
+  let isWarm = false;
+  if (earlier.length === 0) await copies.copy('template0', name);
+  else {
+    const template = templateName(earlier);
+    isWarm = await copyTemplate(admin, open, copies, earlier, template, name);
+    await markTemplateUsed(admin, template, new Date());
+    if (!isWarm) copies.inBackground(pruneTemplates);
+    if (options.makeSpare) copies.makeSpare(template, options.signal);
+  }
   let connection: Connection | undefined;
   let observer: Connection;
   try {
@@ -159,6 +177,87 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
       await admin.unsafe(`drop database if exists ${name} with (force)`);
     },
   };
+}
+
+/**
+ * Copies of templates. A spare is a copy made ahead under the name dbvc_scratch_spare_<template's hash>_<random>:
+ * nobody connects to it, so it holds exactly the template's state, and a prepare claims it by renaming it (atomic:
+ * of two reviews that want the same spare, one gets it and the other makes a copy of its own).
+ */
+class Copies {
+  private pending: Promise<void>[] = [];
+
+  constructor(private admin: Db, private openAdmin: () => Promise<Connection>, private strategy: string) {}
+
+  async copy(template: string, name: string): Promise<void> {
+    await this.admin.unsafe(`create database ${name} template ${template}${template === 'template0' ? '' : this.strategy}`);
+  }
+
+  async claimSpare(template: string, name: string): Promise<boolean> {
+    for (const spare of await listSpares(this.admin, template)) {
+      try {
+        await this.admin.unsafe(`alter database ${spare} rename to ${name}`);
+        return true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '3D000') throw error; // another review claimed it first
+      }
+    }
+    return false;
+  }
+
+  /** Starts a spare of `template` unless one is there; errors are dropped (the next prepare copies as before). */
+  makeSpare(template: string, signal?: AbortSignal): void {
+    this.inBackground((db) => this.copySpare(db, template, signal));
+  }
+
+  /** Runs `work` on a session of its own, alongside whatever comes next; errors are dropped. */
+  inBackground(work: (admin: Db) => Promise<unknown>): void {
+    const running = (async () => {
+      const connection = await this.openAdmin();
+      try {
+        await work(connection.db);
+      } finally {
+        await connection.close();
+      }
+    })();
+    this.pending.push(running.catch(() => undefined));
+  }
+
+  /** Waits for the work started in the background. */
+  async settle(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  private async copySpare(db: Db, template: string, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted || (await listSpares(db, template)).length > 0) return;
+    const query = db.unsafe(`create database ${spareName(template, randomBytes(5).toString('hex'))} template ${template}${this.strategy}`);
+    const cancel = () => void query.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    await query.finally(() => signal?.removeEventListener('abort', cancel));
+  }
+}
+
+// Only whole spares: a copy still being made is not visible, and one whose DROP was cut short is marked invalid.
+async function listSpares(db: Db, template: string): Promise<string[]> {
+  const prefix = spareName(template, '').replaceAll('_', '\\_');
+  const rows = await db`select datname from pg_database where datname like ${`${prefix}%`} and datconnlimit <> -2 order by oid`;
+  return rows.map((r) => r.datname as string);
+}
+
+/** Copies the template of `earlier` to `name`, claiming a spare when there is one; true when the template existed. */
+async function copyTemplate(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], template: string, name: string): Promise<boolean> {
+  if (await databaseExists(admin, template)) {
+    if (await copies.claimSpare(template, name)) return true;
+    try {
+      await copies.copy(template, name);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '3D000') throw error; // another review pruned it meanwhile
+    }
+  }
+  await buildTemplate(admin, open, earlier, template);
+  await copies.copy(template, name);
+  return false;
 }
 
 async function databaseExists(admin: Db, name: string): Promise<boolean> {

@@ -1,4 +1,5 @@
-// Builds a scratch template: a database holding what the migrations before a review leave, run from base.
+// Scratch templates: databases holding what the migrations before a review leave, run from base; built here, marked
+// when used, and pruned to the few used last.
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
@@ -86,4 +87,54 @@ function failure(migration: Migration, error: unknown): DbvcError {
     hint: `run dbvc review on a range that starts at or before ${migration.version} to see where`,
     cause: error,
   });
+}
+
+// Templates kept per server: each is a database as large as the history it holds (40 MB for 1000 tables), and one
+// spare copy of it may sit beside it (scratch.ts).
+export const KEPT_TEMPLATES = 3;
+const USED_NOTE = 'dbvc scratch template, last used ';
+
+// The hash of the chain of checksums a template or spare name holds (scratch.ts's templateName).
+function historyOf(name: string): string {
+  return name.replace(/^dbvc_scratch_(tpl|spare)_/, '').slice(0, 24);
+}
+
+/** dbvc_scratch_spare_<template's hash>_<suffix>: a copy of `template` made ahead (see scratch.ts). */
+export function spareName(template: string, suffix: string): string {
+  return `${template.replace(/^dbvc_scratch_tpl_/, 'dbvc_scratch_spare_')}_${suffix}`;
+}
+
+/**
+ * Notes on `template` (its comment) that it was used now, so pruning keeps it. Best effort: a comment waits for a
+ * CREATE DATABASE copying from the template, so it gives up after a moment, as it does without ownership.
+ */
+export async function markTemplateUsed(admin: Db, template: string, now: Date): Promise<void> {
+  const comment = `comment on database ${template} is ${literal(USED_NOTE + now.toISOString())}`;
+  await admin.unsafe(`begin; set local lock_timeout = '100ms'; ${comment}; commit`).catch(() => admin.unsafe('rollback').catch(() => undefined));
+}
+
+/**
+ * Drops the dbvc_scratch_tpl_* databases beyond the `keep` used last (by the note markTemplateUsed leaves; a
+ * template without one counts as the oldest), and every spare whose template is not kept. Touches no other name.
+ * A database someone is connected to is left for a later prune.
+ */
+export async function pruneTemplates(admin: Db, keep = KEPT_TEMPLATES): Promise<string[]> {
+  const rows = await admin`
+    select datname, coalesce(shobj_description(oid, 'pg_database'), '') as note from pg_database
+    where datname ~ '^dbvc_scratch_(tpl|spare)_' order by oid desc`;
+  const lastUsed = (note: string) => (note.startsWith(USED_NOTE) ? note.slice(USED_NOTE.length) : '');
+  const templates = rows.filter((r) => r.datname.startsWith('dbvc_scratch_tpl_'))
+    .sort((a, b) => (lastUsed(a.note) < lastUsed(b.note) ? 1 : lastUsed(a.note) > lastUsed(b.note) ? -1 : 0)); // stable: on a tie the newer
+  const kept = new Set(templates.slice(0, keep).map((r) => historyOf(r.datname)));
+  const doomed = rows.map((r) => r.datname as string).filter((name) => !kept.has(historyOf(name)));
+  const dropped: string[] = [];
+  for (const name of doomed) {
+    try {
+      await admin.unsafe(`drop database if exists ${name}`);
+      dropped.push(name);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006') throw error; // in use: a later prune drops it
+    }
+  }
+  return dropped;
 }

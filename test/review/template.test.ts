@@ -1,0 +1,62 @@
+// Review's templates on the scratch server: marked when used, pruned to the few used last, with their spares.
+import { randomBytes } from 'node:crypto';
+import { appendFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as api from '../../src/api.js';
+import { loadMigrations } from '../../src/fs.js';
+import { templateName } from '../../src/review/scratch.js';
+import { KEPT_TEMPLATES, markTemplateUsed, pruneTemplates, spareName } from '../../src/review/template.js';
+import { capture, configFor, connect, copyFixture, serverUrl } from '../helpers/db.js';
+
+const test = suite('review/template');
+
+const hex = (n: number) => randomBytes(n).toString('hex');
+const databases = async (admin: ReturnType<typeof connect>, pattern: string) =>
+  (await admin`select datname from pg_database where datname ~ ${pattern} order by datname`).map((r) => r.datname as string);
+
+test('pruning keeps the templates used last with their spares, and drops no other name', async () => {
+  const admin = connect(serverUrl());
+  const [recent, second, old, unmarked] = [0, 1, 2, 3].map(() => `dbvc_scratch_tpl_${hex(12)}`);
+  const others = [`dbvc_scratch_${hex(6)}`, `dbvc_scratch_build_${hex(6)}`, `dbvc_tpl_${hex(6)}`];
+  const spares = [spareName(recent, hex(5)), spareName(old, hex(5)), spareName(`dbvc_scratch_tpl_${hex(12)}`, hex(5))];
+  try {
+    for (const name of [recent, second, old, unmarked, ...others, ...spares]) await admin.unsafe(`create database ${name}`);
+    await markTemplateUsed(admin, old, new Date('2000-01-01T00:00:00Z'));
+    await markTemplateUsed(admin, second, new Date('2999-01-01T00:00:00Z'));
+    await markTemplateUsed(admin, recent, new Date('2999-06-01T00:00:00Z'));
+    const dropped = await pruneTemplates(admin, 2);
+    assert.ok(dropped.includes(old) && dropped.includes(unmarked), 'older and unmarked templates go');
+    assert.ok(dropped.includes(spares[1]) && dropped.includes(spares[2]), 'spares of a dropped template or of none go');
+    assert.equal(await databases(admin, '^dbvc_scratch_(tpl|spare)_'), [spares[0], recent, second].sort());
+    assert.equal(await databases(admin, `^(${others.join('|')})$`), [...others].sort(), 'other names are never touched');
+  } finally {
+    for (const name of [recent, second, old, unmarked, ...others, ...spares]) await admin.unsafe(`drop database if exists ${name}`);
+    await admin.end();
+  }
+});
+
+test('a review that builds a template prunes the server down to the ones used last, its own kept', async () => {
+  const admin = connect(serverUrl());
+  const fakes = [0, 1, 2, 3].map(() => `dbvc_scratch_tpl_${hex(12)}`);
+  const dir = await copyFixture('review-locks');
+  try {
+    for (const name of fakes) await admin.unsafe(`create database ${name}`);
+    await appendFile(join(dir, '0001_base.up.sql'), `-- ${process.pid} ${Date.now()}: a history of this test's own\n`);
+    const template = templateName((await loadMigrations(dir, 'sql/test')).slice(0, 1));
+    const { report } = await api.review(configFor('postgres://unused@localhost/unused', dir), { range: '0001:0002', scratchUrl: serverUrl(), report: capture() });
+    assert.is(report.scratch.warm, false);
+    const kept = await databases(admin, '^dbvc_scratch_tpl_');
+    assert.ok(kept.includes(template), 'its own template is kept');
+    assert.is(kept.length, KEPT_TEMPLATES);
+    const [note] = await admin`select shobj_description(oid, 'pg_database') as note from pg_database where datname = ${template}`;
+    assert.match(note.note, /^dbvc scratch template, last used \d{4}-\d\d-\d\dT/);
+  } finally {
+    for (const name of fakes) await admin.unsafe(`drop database if exists ${name}`);
+    await admin.end();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
