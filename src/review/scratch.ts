@@ -22,6 +22,9 @@ export interface ScratchDatabase {
   db: Db;
   observer: Db; // a second session on it: reads the locks of statements that run outside a transaction block
   isWarm: boolean; // it was copied from a template that already existed
+  // The template instance it is a copy of (cluster, oid, name): the same origin, the same schema, for a cache to key
+  // on. Undefined when it is a copy of template0, or when the server does not say who it is.
+  origin?: string;
   drop(): Promise<void>;
 }
 
@@ -59,12 +62,13 @@ export async function openScratch(options: ScratchOptions): Promise<ScratchServe
     select current_setting('server_version') as server_version,
            coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls`;
   const copies = new Copies(admin.db, () => open(address.database), copyStrategy(!options.url, admin.serverVersionNum));
+  const cluster = await readClusterId(admin.db);
   return {
     serverVersion: String(server_version).split(' ')[0],
     isEmbedded: !options.url,
     display: address.display,
     urlOf: (database) => addressUrl(address, database, Boolean(tls)),
-    prepare: (earlier, prepareOptions = {}) => prepareDatabase(admin.db, open, copies, earlier, prepareOptions).catch((error) => {
+    prepare: (earlier, prepareOptions = {}) => prepareDatabase(admin.db, open, copies, cluster, earlier, prepareOptions).catch((error) => {
       throw asScratchError(error, address, 'cannot hold a scratch database', 'the --scratch-url user needs CREATEDB (dbvc creates and drops only dbvc_scratch_* databases)');
     }),
     async close() {
@@ -148,16 +152,19 @@ export function templateName(earlier: Migration[]): string {
   return `dbvc_scratch_tpl_${createHash('sha256').update(chain).digest('hex').slice(0, 24)}`;
 }
 
-async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], options: PrepareOptions): Promise<ScratchDatabase> {
+async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, cluster: string | undefined, earlier: Migration[], options: PrepareOptions): Promise<ScratchDatabase> {
   const name = `dbvc_scratch_${randomBytes(6).toString('hex')}`;
   let isWarm = false;
+  let origin: string | undefined;
   if (earlier.length === 0) await copies.copy('template0', name);
   else {
     const template = templateName(earlier);
-    isWarm = await copyTemplate(admin, open, copies, earlier, template, name);
-    await markTemplateUsed(admin, template, new Date());
-    if (!isWarm) copies.inBackground(pruneTemplates);
-    if (options.makeSpare) copies.makeSpare(template, options.signal);
+    const copied = await copyTemplate(admin, open, copies, earlier, template, name);
+    isWarm = copied.isWarm;
+    if (cluster) origin = `${cluster} ${copied.oid} ${template}`;
+    if (isWarm) await markTemplateUsed(admin, template, new Date());
+    else copies.inBackground(pruneTemplates);
+    if (options.makeSpare) copies.makeSpare(template, copied.oid, options.signal);
   }
   let connection: Connection | undefined;
   let observer: Connection;
@@ -170,7 +177,7 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
     throw error;
   }
   return {
-    name, db: connection.db, observer: observer.db, isWarm,
+    name, db: connection.db, observer: observer.db, isWarm, origin,
     async drop() {
       await connection.close();
       await observer.close();
@@ -180,9 +187,9 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
 }
 
 /**
- * Copies of templates. A spare is a copy made ahead under the name dbvc_scratch_spare_<template's hash>_<random>:
- * nobody connects to it, so it holds exactly the template's state, and a prepare claims it by renaming it (atomic:
- * of two reviews that want the same spare, one gets it and the other makes a copy of its own).
+ * Copies of templates. A spare is a copy made ahead, named dbvc_scratch_spare_<template's hash>_<template's oid>_<random>:
+ * nobody connects to it, so it holds exactly the state of that template, and a prepare claims it by renaming it
+ * (atomic: of two reviews that want the same spare, one gets it and the other makes a copy of its own).
  */
 class Copies {
   private pending: Promise<void>[] = [];
@@ -193,8 +200,8 @@ class Copies {
     await this.admin.unsafe(`create database ${name} template ${template}${template === 'template0' ? '' : this.strategy}`);
   }
 
-  async claimSpare(template: string, name: string): Promise<boolean> {
-    for (const spare of await listSpares(this.admin, template)) {
+  async claimSpare(template: string, oid: number, name: string): Promise<boolean> {
+    for (const spare of await listSpares(this.admin, template, oid)) {
       try {
         await this.admin.unsafe(`alter database ${spare} rename to ${name}`);
         return true;
@@ -206,8 +213,8 @@ class Copies {
   }
 
   /** Starts a spare of `template` unless one is there; errors are dropped (the next prepare copies as before). */
-  makeSpare(template: string, signal?: AbortSignal): void {
-    this.inBackground((db) => this.copySpare(db, template, signal));
+  makeSpare(template: string, oid: number, signal?: AbortSignal): void {
+    this.inBackground((db) => this.copySpare(db, template, oid, signal));
   }
 
   /** Runs `work` on a session of its own, alongside whatever comes next; errors are dropped. */
@@ -228,9 +235,9 @@ class Copies {
     await Promise.all(this.pending);
   }
 
-  private async copySpare(db: Db, template: string, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted || (await listSpares(db, template)).length > 0) return;
-    const query = db.unsafe(`create database ${spareName(template, randomBytes(5).toString('hex'))} template ${template}${this.strategy}`);
+  private async copySpare(db: Db, template: string, oid: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted || (await listSpares(db, template, oid)).length > 0) return;
+    const query = db.unsafe(`create database ${spareName(template, `${oid}_${randomBytes(3).toString('hex')}`)} template ${template}${this.strategy}`);
     const cancel = () => void query.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     await query.finally(() => signal?.removeEventListener('abort', cancel));
@@ -238,29 +245,40 @@ class Copies {
 }
 
 // Only whole spares: a copy still being made is not visible, and one whose DROP was cut short is marked invalid.
-async function listSpares(db: Db, template: string): Promise<string[]> {
-  const prefix = spareName(template, '').replaceAll('_', '\\_');
+async function listSpares(db: Db, template: string, oid: number): Promise<string[]> {
+  const prefix = spareName(template, `${oid}_`).replaceAll('_', '\\_');
   const rows = await db`select datname from pg_database where datname like ${`${prefix}%`} and datconnlimit <> -2 order by oid`;
   return rows.map((r) => r.datname as string);
 }
 
-/** Copies the template of `earlier` to `name`, claiming a spare when there is one; true when the template existed. */
-async function copyTemplate(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], template: string, name: string): Promise<boolean> {
-  if (await databaseExists(admin, template)) {
-    if (await copies.claimSpare(template, name)) return true;
+/** Copies the template of `earlier` to `name` (or claims a spare of it), building the template when it is missing. */
+async function copyTemplate(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], template: string, name: string): Promise<{ isWarm: boolean; oid: number }> {
+  const oid = await databaseOid(admin, template);
+  if (oid !== undefined) {
+    if (await copies.claimSpare(template, oid, name)) return { isWarm: true, oid };
     try {
       await copies.copy(template, name);
-      return true;
+      return { isWarm: true, oid };
     } catch (error) {
       if ((error as { code?: string }).code !== '3D000') throw error; // another review pruned it meanwhile
     }
   }
   await buildTemplate(admin, open, earlier, template);
   await copies.copy(template, name);
-  return false;
+  return { isWarm: false, oid: (await databaseOid(admin, template))! };
 }
 
-async function databaseExists(admin: Db, name: string): Promise<boolean> {
-  const rows = await admin`select 1 from pg_database where datname = ${name}`;
-  return rows.length > 0;
+async function databaseOid(admin: Db, name: string): Promise<number | undefined> {
+  const rows = await admin`select oid::int8 as oid from pg_database where datname = ${name}`;
+  return rows.length > 0 ? Number(rows[0].oid) : undefined;
+}
+
+// The cluster's system identifier: a template's oid names one instance of it only within its cluster.
+async function readClusterId(admin: Db): Promise<string | undefined> {
+  try {
+    const [row] = await admin`select system_identifier::text as id from pg_control_system()`;
+    return row.id as string;
+  } catch {
+    return undefined; // a server that keeps it to itself: nothing is cached
+  }
 }

@@ -26,6 +26,7 @@ export async function buildTemplate(admin: Db, open: (database: string) => Promi
     } finally {
       await connection.close();
     }
+    await markTemplateUsed(admin, building, new Date()); // before its name is a template's: pruning keeps it
     await admin.unsafe(`alter database ${building} rename to ${template}`).catch((error: { code?: string }) => {
       if (error.code !== '42P04') throw error; // another review built the same template meanwhile: use theirs
     });

@@ -1,12 +1,14 @@
 // Review's templates on the scratch server: marked when used, pruned to the few used last, with their spares.
 import { randomBytes } from 'node:crypto';
-import { appendFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as api from '../../src/api.js';
 import { loadMigrations } from '../../src/fs.js';
 import { templateName } from '../../src/review/scratch.js';
+import { cacheSnapshot, readCachedSnapshot, snapshotPath } from '../../src/review/snapshot.js';
 import { KEPT_TEMPLATES, markTemplateUsed, pruneTemplates, spareName } from '../../src/review/template.js';
 import { capture, configFor, connect, copyFixture, serverUrl } from '../helpers/db.js';
 
@@ -56,6 +58,25 @@ test('a review that builds a template prunes the server down to the ones used la
     for (const name of fakes) await admin.unsafe(`drop database if exists ${name}`);
     await admin.end();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the snapshot of a template on disk: one file per template instance and schema, a broken file is a miss, 8 kept', async () => {
+  const folder = join(await mkdtemp(join(tmpdir(), 'dbvc-snapshots-')), 'cache');
+  try {
+    const path = snapshotPath(folder, '7715567526306211972 16384 dbvc_scratch_tpl_x', 'public');
+    assert.is.not(path, snapshotPath(folder, '7715567526306211972 16390 dbvc_scratch_tpl_x', 'public'), 'a rebuilt template (another oid)');
+    assert.is.not(path, snapshotPath(folder, '7715567526306211972 16384 dbvc_scratch_tpl_x', 'audit'), 'another dbvc schema');
+    assert.is(await readCachedSnapshot(path), undefined);
+    const snapshot = { objects: [{ kind: 'table', name: 'public.t', props: { partitioned: '' } }] };
+    await cacheSnapshot(path, snapshot);
+    assert.equal(await readCachedSnapshot(path), snapshot);
+    await writeFile(path, '{"objects": [');
+    assert.is(await readCachedSnapshot(path), undefined, 'a file cut short is read from the catalogs instead');
+    for (let i = 0; i < 10; i++) await cacheSnapshot(snapshotPath(folder, `x ${i} y`, 'public'), snapshot);
+    assert.is((await readdir(folder)).length, 8);
+  } finally {
+    await rm(join(folder, '..'), { recursive: true, force: true });
   }
 });
 
