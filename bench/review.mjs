@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // W6 (issue 14): `dbvc review` of 1 new migration on top of N applied (default 1000), cold (no template on the
-// scratch server) and warm (the template kept by the previous review), beside W1 (`upgrade` of the same N on an
-// empty database) on the same server: goals warm ≤ 2 s, cold ≤ W1 + 2 s. The scratch server is the bench server
+// scratch server, nor a spare copy of one) and warm (the template and the spare copy the previous review left),
+// beside W1 (`upgrade` of the same N on an empty database) on the same server: goals warm ≤ 2 s, cold ≤ W1 + 2 s. The scratch server is the bench server
 // (--scratch-url), so both run on the same PostgreSQL; the default embedded scratch (in a project folder under
 // .dbvc/, cold meaning from no folder at all, initdb included) is timed too. Writes bench/out/review.md and .json.
 // Usage: node bench/review.mjs [--n 1000] [--runs 3] [--out bench/out]
@@ -40,7 +40,7 @@ async function main() {
     };
     const review = () => dbvc(['review', `${before}:${last}`, '--dir', work.dir, '--scratch-url', server.urlFor('postgres'), '--json']);
     for (let k = 0; k < runs; k++) {
-      for (const row of await server.query('postgres', "select datname from pg_database where datname like 'dbvc\\_scratch\\_tpl\\_%'")) {
+      for (const row of await server.query('postgres', "select datname from pg_database where datname ~ '^dbvc_scratch_(tpl|spare)_'")) {
         await server.query('postgres', `drop database ${row.datname} with (force)`);
       }
       await server.checkpoint();

@@ -95,9 +95,11 @@ function failure(migration: Migration, error: unknown): DbvcError {
 export const KEPT_TEMPLATES = 3;
 const USED_NOTE = 'dbvc scratch template, last used ';
 
-// The hash of the chain of checksums a template or spare name holds (scratch.ts's templateName).
-function historyOf(name: string): string {
-  return name.replace(/^dbvc_scratch_(tpl|spare)_/, '').slice(0, 24);
+// A template instance: the hash of its history (scratch.ts's templateName) and its oid. A spare's name holds the
+// instance it was copied from.
+function instanceOf(datname: string, oid: number): string {
+  const [, kind, hash, from] = /^dbvc_scratch_(tpl|spare)_([0-9a-f]+?)(?:_(\d+)_[0-9a-f]+)?$/.exec(datname) ?? [];
+  return kind === 'tpl' ? `${hash} ${oid}` : `${hash} ${from}`;
 }
 
 /** dbvc_scratch_spare_<template's hash>_<suffix>: a copy of `template` made ahead (see scratch.ts). */
@@ -116,18 +118,18 @@ export async function markTemplateUsed(admin: Db, template: string, now: Date): 
 
 /**
  * Drops the dbvc_scratch_tpl_* databases beyond the `keep` used last (by the note markTemplateUsed leaves; a
- * template without one counts as the oldest), and every spare whose template is not kept. Touches no other name.
+ * template without one counts as the oldest), and every spare not copied from a kept one. Touches no other name.
  * A database someone is connected to is left for a later prune.
  */
 export async function pruneTemplates(admin: Db, keep = KEPT_TEMPLATES): Promise<string[]> {
   const rows = await admin`
-    select datname, coalesce(shobj_description(oid, 'pg_database'), '') as note from pg_database
+    select datname, oid::int8 as oid, coalesce(shobj_description(oid, 'pg_database'), '') as note from pg_database
     where datname ~ '^dbvc_scratch_(tpl|spare)_' order by oid desc`;
   const lastUsed = (note: string) => (note.startsWith(USED_NOTE) ? note.slice(USED_NOTE.length) : '');
   const templates = rows.filter((r) => r.datname.startsWith('dbvc_scratch_tpl_'))
     .sort((a, b) => (lastUsed(a.note) < lastUsed(b.note) ? 1 : lastUsed(a.note) > lastUsed(b.note) ? -1 : 0)); // stable: on a tie the newer
-  const kept = new Set(templates.slice(0, keep).map((r) => historyOf(r.datname)));
-  const doomed = rows.map((r) => r.datname as string).filter((name) => !kept.has(historyOf(name)));
+  const kept = new Set(templates.slice(0, keep).map((r) => instanceOf(r.datname, Number(r.oid))));
+  const doomed = rows.filter((r) => !kept.has(instanceOf(r.datname, Number(r.oid)))).map((r) => r.datname as string);
   const dropped: string[] = [];
   for (const name of doomed) {
     try {

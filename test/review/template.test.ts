@@ -22,19 +22,28 @@ test('pruning keeps the templates used last with their spares, and drops no othe
   const admin = connect(serverUrl());
   const [recent, second, old, unmarked] = [0, 1, 2, 3].map(() => `dbvc_scratch_tpl_${hex(12)}`);
   const others = [`dbvc_scratch_${hex(6)}`, `dbvc_scratch_build_${hex(6)}`, `dbvc_tpl_${hex(6)}`];
-  const spares = [spareName(recent, hex(5)), spareName(old, hex(5)), spareName(`dbvc_scratch_tpl_${hex(12)}`, hex(5))];
+  const names = [recent, second, old, unmarked, ...others];
   try {
-    for (const name of [recent, second, old, unmarked, ...others, ...spares]) await admin.unsafe(`create database ${name}`);
+    for (const name of names) await admin.unsafe(`create database ${name}`);
+    const oids = new Map((await admin`select datname, oid::int8 as oid from pg_database`).map((r) => [r.datname as string, String(r.oid)]));
+    const spares = [
+      spareName(recent, `${oids.get(recent)}_${hex(3)}`), // kept with its template
+      spareName(old, `${oids.get(old)}_${hex(3)}`), // of a template pruned
+      spareName(recent, `1_${hex(3)}`), // of an earlier instance of a kept template
+      spareName(`dbvc_scratch_tpl_${hex(12)}`, `${oids.get(recent)}_${hex(3)}`), // of no template
+    ];
+    names.push(...spares);
+    for (const name of spares) await admin.unsafe(`create database ${name}`);
     await markTemplateUsed(admin, old, new Date('2000-01-01T00:00:00Z'));
     await markTemplateUsed(admin, second, new Date('2999-01-01T00:00:00Z'));
     await markTemplateUsed(admin, recent, new Date('2999-06-01T00:00:00Z'));
     const dropped = await pruneTemplates(admin, 2);
     assert.ok(dropped.includes(old) && dropped.includes(unmarked), 'older and unmarked templates go');
-    assert.ok(dropped.includes(spares[1]) && dropped.includes(spares[2]), 'spares of a dropped template or of none go');
+    assert.ok(spares.slice(1).every((s) => dropped.includes(s)), 'spares of a dropped template, an old instance or none go');
     assert.equal(await databases(admin, '^dbvc_scratch_(tpl|spare)_'), [spares[0], recent, second].sort());
     assert.equal(await databases(admin, `^(${others.join('|')})$`), [...others].sort(), 'other names are never touched');
   } finally {
-    for (const name of [recent, second, old, unmarked, ...others, ...spares]) await admin.unsafe(`drop database if exists ${name}`);
+    for (const name of names) await admin.unsafe(`drop database if exists ${name}`);
     await admin.end();
   }
 });
