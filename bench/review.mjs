@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // W6 (issue 14): `dbvc review` of 1 new migration on top of N applied (default 1000), cold (no template on the
 // scratch server, nor a spare copy of one) and warm (the template and the spare copy the previous review left),
-// beside W1 (`upgrade` of the same N on an empty database) on the same server: goals warm ≤ 2 s, cold ≤ W1 + 2 s. The scratch server is the bench server
-// (--scratch-url), so both run on the same PostgreSQL; the default embedded scratch (in a project folder under
-// .dbvc/, cold meaning from no folder at all, initdb included) is timed too. Writes bench/out/review.md and .json.
-// Usage: node bench/review.mjs [--n 1000] [--runs 3] [--out bench/out]
+// beside W1 (`upgrade` of the same N on an empty database) on the same server: goals warm ≤ 2 s, cold ≤ W1 + 2 s.
+// The scratch server is the bench server (--scratch-url), so both run on the same PostgreSQL; the default embedded
+// scratch (in a project folder under .dbvc/, cold meaning from no folder at all, initdb included) is timed too.
+// Writes bench/out/review.md and .json. --cli times another build (say an older commit's dist, for an A/B).
+// Usage: node bench/review.mjs [--n 1000] [--runs 3] [--out bench/out] [--cli dist/dbvc.cjs]
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,11 +16,10 @@ import { openServer } from './server.mjs';
 import { writeWorkload } from './workload.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/dbvc.cjs');
 const log = (line) => process.stderr.write(`[bench review] ${line}\n`);
 
 async function main() {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' }, out: { type: 'string', default: join(ROOT, 'bench/out') } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, runs: { type: 'string', default: '3' }, cli: { type: 'string', default: join(ROOT, 'dist/dbvc.cjs') }, out: { type: 'string', default: join(ROOT, 'bench/out') } } });
   const n = Number(values.n);
   const runs = Number(values.runs);
   const scratch = await mkdtemp(join(os.tmpdir(), 'dbvc-bench-review-'));
@@ -34,7 +34,7 @@ async function main() {
     const last = work.head;
     const before = String(n).padStart(last.length, '0');
     const dbvc = async (args, cwd = ROOT) => {
-      const sample = await measure(process.execPath, [CLI, ...args], { env, cwd, scratch });
+      const sample = await measure(process.execPath, [resolve(values.cli), ...args], { env, cwd, scratch });
       if (sample.code !== 0 && sample.code !== 3) throw new Error(`dbvc ${args.join(' ')} exited ${sample.code}: ${sample.stderr.trim().split('\n').slice(-5).join('\n')}`);
       return sample;
     };

@@ -95,8 +95,10 @@ async function locateServer(options: ScratchOptions): Promise<{ address: ServerA
   }
   const folder = join(options.root, '.dbvc', 'scratch');
   const { startEmbedded } = await import('../embedded.js');
-  // A crash loses nothing review needs (a template is rebuilt when missing), so the scratch server skips the flushes
-  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+  // A crash loses nothing review needs (a template is rebuilt when missing), so the scratch server skips the flushes.
+  // No autovacuum: it would visit every new template and copy, and a worker in a template delays CREATE DATABASE
+  // from it (PostgreSQL waits for it to leave).
+  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', autovacuum: 'off' };
   const embedded = await startEmbedded(folder, options.onInfo, { settings }).catch((error: Error & { hint?: string }) => {
     throw new DbvcError('connect', `the embedded scratch PostgreSQL did not start: ${error.message}`, {
       hint: error.hint ?? `see .dbvc/scratch/server.log; deleting .dbvc/scratch starts it afresh (only review's templates are lost), or pass --scratch-url`,
@@ -166,15 +168,12 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
     else copies.inBackground(pruneTemplates);
     if (options.makeSpare) copies.makeSpare(template, copied.oid, options.signal);
   }
-  let connection: Connection | undefined;
-  let observer: Connection;
-  try {
-    connection = await open(name);
-    observer = await open(name);
-  } catch (error) {
-    await connection?.close();
+  const opened = await Promise.allSettled([open(name), open(name)]);
+  const [connection, observer] = opened.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+  if (!connection || !observer) {
+    await Promise.all([connection?.close(), observer?.close()]);
     await admin.unsafe(`drop database if exists ${name} with (force)`);
-    throw error;
+    throw (opened.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason;
   }
   return {
     name, db: connection.db, observer: observer.db, isWarm, origin,
