@@ -58,10 +58,10 @@ export async function openScratch(options: ScratchOptions): Promise<ScratchServe
     await stop();
     throw asScratchError(error, address, 'is unreachable', 'check --scratch-url, or leave it out to use an embedded PostgreSQL');
   }
-  const [{ server_version, tls }] = await admin.db`
-    select current_setting('server_version') as server_version,
+  const [{ server_version, tls, fsync }] = await admin.db`
+    select current_setting('server_version') as server_version, current_setting('fsync') as fsync,
            coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls`;
-  const copies = new Copies(admin.db, () => open(address.database), copyStrategy(!options.url, admin.serverVersionNum));
+  const copies = new Copies(admin.db, () => open(address.database), copyStrategy(!options.url, admin.serverVersionNum), fsync === 'on');
   const cluster = await readClusterId(admin.db);
   return {
     serverVersion: String(server_version).split(' ')[0],
@@ -166,7 +166,9 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
     if (cluster) origin = `${cluster} ${copied.oid} ${template}`;
     if (isWarm) await markTemplateUsed(admin, template, new Date());
     else copies.inBackground(pruneTemplates);
-    if (options.makeSpare) copies.makeSpare(template, copied.oid, options.signal);
+    // With fsync on, each copy is written again by the checkpoint the DROP DATABASE at the end forces; after a
+    // build (a fresh CI server, say) there may be no next review to use the spare, so only a warm review makes one.
+    if (options.makeSpare && (isWarm || !copies.isDurable)) copies.makeSpare(template, copied.oid, options.signal);
   }
   const opened = await Promise.allSettled([open(name), open(name)]);
   const [connection, observer] = opened.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
@@ -193,7 +195,7 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
 class Copies {
   private pending: Promise<void>[] = [];
 
-  constructor(private admin: Db, private openAdmin: () => Promise<Connection>, private strategy: string) {}
+  constructor(private admin: Db, private openAdmin: () => Promise<Connection>, private strategy: string, readonly isDurable: boolean) {}
 
   async copy(template: string, name: string): Promise<void> {
     await this.admin.unsafe(`create database ${name} template ${template}${template === 'template0' ? '' : this.strategy}`);
