@@ -29,7 +29,8 @@ async function main() {
   for (const name of ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'DATABASE_URL', 'FORCE_COLOR']) delete env[name];
   const samples = { cold: [], warm: [], warmAgain: [], w1: [], embeddedCold: [], embeddedWarm: [] };
   const project = join(ROOT, '.dbvc', 'bench-review'); // the embedded server runs as postgres, who must enter it
-  await mkdir(project, { recursive: true, mode: 0o755 });
+  // its own sql/ makes it the project folder: else dbvc finds this repository above it, and its .dbvc/scratch
+  await mkdir(join(project, 'sql'), { recursive: true, mode: 0o755 });
   try {
     const work = await writeWorkload(scratch, n + 1);
     const last = work.head;
