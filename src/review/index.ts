@@ -1,5 +1,6 @@
 // dbvc review: rehearse the migrations under review on a scratch database (up, down, up again), trace and lint them,
 // and return the report (issue 14's JSON contract). Never writes to the target.
+import { join } from 'node:path';
 import type { Reporter } from '../api.js';
 import type { Config } from '../config.js';
 import { DbvcError } from '../core/errors.js';
@@ -7,13 +8,13 @@ import { decideVerdict, exitCodeOf, missingDownFinding, refineTypeChanges, trace
 import { locateDatabase, type Migration } from '../core/plan.js';
 import { resolveRange } from '../core/render.js';
 import type { DownTrace, Finding, MigrationReview, ReviewReport, RunTrace, Severity } from '../core/review.js';
-import { compareSnapshots } from '../core/snapshot.js';
+import { compareSnapshots, type Snapshot } from '../core/snapshot.js';
 import { loadMigrations } from '../fs.js';
 import type { Db } from '../store.js';
 import { rangeSinceGit, readGitCommit } from './git.js';
 import { lintFiles } from './lint.js';
-import { openScratch } from './scratch.js';
-import { readSnapshot } from './snapshot.js';
+import { openScratch, type ScratchDatabase } from './scratch.js';
+import { cacheSnapshot, readCachedSnapshot, readSnapshot, snapshotPath } from './snapshot.js';
 import { traceFile } from './trace.js';
 
 export type { ReviewReport } from '../core/review.js';
@@ -40,20 +41,29 @@ export interface ReviewResult {
  * one when squawk cannot run, and the usual file / usage errors before anything runs.
  */
 export async function review(config: Config, options: ReviewOptions): Promise<ReviewResult> {
-  const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
-  const { fromIndex, toIndex } = await resolveReviewed(config, migrations, options);
+  // The scratch server starts while the files are read: a file or usage error still wins, and stops it.
+  const opening = openScratch({ root: config.root, url: options.scratchUrl, env: options.env ?? {}, onNotice: () => {}, onInfo: options.report.info });
+  opening.catch(() => undefined); // awaited below, or closed when the files fail
+  let migrations: Migration[];
+  let range: { fromIndex: number; toIndex: number };
+  try {
+    migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
+    range = await resolveReviewed(config, migrations, options);
+  } catch (error) {
+    await opening.then((scratch) => scratch.close(), () => undefined);
+    throw error;
+  }
+  const { fromIndex, toIndex } = range;
   const reviewed = migrations.slice(fromIndex + 1, toIndex + 1);
-  const scratch = await openScratch({
-    root: config.root, url: options.scratchUrl, env: options.env ?? {}, onNotice: () => {}, onInfo: options.report.info,
-  });
+  const scratch = await opening;
   try {
     options.report.info(`scratch: ${scratch.display}, PostgreSQL ${scratch.serverVersion}`);
     const linting = lintFiles(reviewed.flatMap(lintTargets), { root: config.root, pgVersion: scratch.serverVersion, setsLockTimeout: config.ddlLockTimeoutMs !== undefined });
     linting.catch(() => undefined); // awaited below; a rehearsal failure must not leave it unhandled
-    const database = reviewed.length > 0 ? await scratch.prepare(migrations.slice(0, fromIndex + 1)) : undefined;
+    const database = reviewed.length > 0 ? await scratch.prepare(migrations.slice(0, fromIndex + 1), { makeSpare: true, signal: options.signal }) : undefined;
     let results: MigrationReview[] = [];
     try {
-      if (database) results = await rehearseAll(database, reviewed, config.schema, options.signal);
+      if (database) results = await rehearseAll(database, reviewed, config.schema, options.signal, startingSnapshot(database, config));
     } finally {
       await database?.drop();
     }
@@ -116,18 +126,33 @@ function lintTargets(m: Migration) {
   return files;
 }
 
+// The schema the first reviewed migration starts from is its template's: read once from a copy, then kept on disk
+// under the template instance's name (a copy of it has the same catalogs), and read from there.
+function startingSnapshot(database: ScratchDatabase, config: Config): () => Promise<Snapshot> {
+  const read = () => readSnapshot(database.db, config.schema);
+  if (!database.origin) return read;
+  const path = snapshotPath(join(config.root, '.dbvc', 'scratch-snapshots'), database.origin, config.schema);
+  return async () => {
+    const cached = await readCachedSnapshot(path);
+    if (cached) return cached;
+    const snapshot = await read();
+    await cacheSnapshot(path, snapshot);
+    return snapshot;
+  };
+}
+
 // Each migration starts where the previous one's up left the scratch database; once that state is unknown
 // (a failure), the rest are listed as not rehearsed rather than rehearsed on the wrong schema.
-async function rehearseAll(db: Sessions, reviewed: Migration[], schema: string, signal?: AbortSignal): Promise<MigrationReview[]> {
+async function rehearseAll(db: Sessions, reviewed: Migration[], schema: string, signal: AbortSignal | undefined, starting: () => Promise<Snapshot>): Promise<MigrationReview[]> {
   const results: MigrationReview[] = [];
   let stopped: string | undefined;
-  for (const migration of reviewed) {
+  for (const [i, migration] of reviewed.entries()) {
     if (signal?.aborted) throw new DbvcError('interrupted', `review interrupted before ${migration.up.path}`, { hint: 'nothing was written to the target; the scratch database is dropped' });
     if (stopped) {
       results.push(notRehearsed(migration, stopped));
       continue;
     }
-    const result = await rehearse(db, migration, schema);
+    const result = await rehearse(db, migration, schema, i === 0 ? starting : undefined);
     results.push(result);
     const isUnknown = result.up.error !== null || result.reapply.error !== null || (result.down.error !== null && !result.transaction);
     if (isUnknown) stopped = `not rehearsed: ${migration.version} failed on the scratch database before it`;
@@ -136,10 +161,10 @@ async function rehearseAll(db: Sessions, reviewed: Migration[], schema: string, 
 }
 
 /** up (traced), snapshot, down (traced), snapshot compared with the one before the up, up again. */
-async function rehearse(sessions: Sessions, m: Migration, schema: string): Promise<MigrationReview> {
+async function rehearse(sessions: Sessions, m: Migration, schema: string, starting?: () => Promise<Snapshot>): Promise<MigrationReview> {
   const { db, observer } = sessions;
   const review = blankReview(m);
-  const before = await readSnapshot(db, schema);
+  const before = starting ? await starting() : await readSnapshot(db, schema);
   review.up = await traceFile(db, { file: m.up.path, text: m.up.text, noTransaction: m.up.noTransaction }, observer);
   if (!review.up.ok) return skipAfterUp(review, 'the up failed');
   const after = await readSnapshot(db, schema);

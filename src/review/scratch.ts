@@ -7,7 +7,7 @@ import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
 import type { Migration } from '../core/plan.js';
 import type { Db } from '../store.js';
-import { buildTemplate } from './template.js';
+import { buildTemplate, markTemplateUsed, pruneTemplates, spareName } from './template.js';
 
 export interface ScratchOptions {
   root: string; // the project: the embedded server lives in <root>/.dbvc/scratch
@@ -22,6 +22,9 @@ export interface ScratchDatabase {
   db: Db;
   observer: Db; // a second session on it: reads the locks of statements that run outside a transaction block
   isWarm: boolean; // it was copied from a template that already existed
+  // The template instance it is a copy of (cluster, oid, name): the same origin, the same schema, for a cache to key
+  // on. Undefined when it is a copy of template0, or when the server does not say who it is.
+  origin?: string;
   drop(): Promise<void>;
 }
 
@@ -32,8 +35,16 @@ export interface ScratchServer {
   /** A libpq-style URL of `database` on this server, password included: for tools with a driver of their own (migra). */
   urlOf(database: string): string;
   /** A new database holding what `earlier` leaves (run from base, or copied from the template of that chain). */
-  prepare(earlier: Migration[]): Promise<ScratchDatabase>;
+  prepare(earlier: Migration[], options?: PrepareOptions): Promise<ScratchDatabase>;
+  /** Waits for the spare copies being made, then leaves the server. */
   close(): Promise<void>;
+}
+
+export interface PrepareOptions {
+  // Also copy the template once more in the background, for the next prepare of the same history (a spare): the
+  // copy of a large template takes seconds, and then overlaps this run's work instead of delaying the next run.
+  makeSpare?: boolean;
+  signal?: AbortSignal; // cancels the spare's copy
 }
 
 /** Starts or reaches the scratch server; throws a 'connect' DbvcError (exit 5) when it cannot. */
@@ -47,22 +58,32 @@ export async function openScratch(options: ScratchOptions): Promise<ScratchServe
     await stop();
     throw asScratchError(error, address, 'is unreachable', 'check --scratch-url, or leave it out to use an embedded PostgreSQL');
   }
-  const [{ server_version, tls }] = await admin.db`
-    select current_setting('server_version') as server_version,
+  const [{ server_version, tls, fsync }] = await admin.db`
+    select current_setting('server_version') as server_version, current_setting('fsync') as fsync,
            coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls`;
+  const copies = new Copies(admin.db, () => open(address.database), copyStrategy(!options.url, admin.serverVersionNum), fsync === 'on');
+  const cluster = await readClusterId(admin.db);
   return {
     serverVersion: String(server_version).split(' ')[0],
     isEmbedded: !options.url,
     display: address.display,
     urlOf: (database) => addressUrl(address, database, Boolean(tls)),
-    prepare: (earlier) => prepareDatabase(admin.db, open, earlier).catch((error) => {
+    prepare: (earlier, prepareOptions = {}) => prepareDatabase(admin.db, open, copies, cluster, earlier, prepareOptions).catch((error) => {
       throw asScratchError(error, address, 'cannot hold a scratch database', 'the --scratch-url user needs CREATEDB (dbvc creates and drops only dbvc_scratch_* databases)');
     }),
     async close() {
+      await copies.settle();
       await admin.close();
       await stop();
     },
   };
+}
+
+// On the embedded server, which skips fsync, copying a template's files is quicker than WAL_LOG (PostgreSQL 15's
+// default), which reads every page through shared buffers (empty after each start) and writes it to the WAL too.
+// A server the user names keeps its default: with fsync on, FILE_COPY syncs every file and forces two checkpoints.
+function copyStrategy(isEmbedded: boolean, serverVersionNum: number): string {
+  return isEmbedded && serverVersionNum >= 150000 ? ' strategy file_copy' : '';
 }
 
 async function locateServer(options: ScratchOptions): Promise<{ address: ServerAddress; stop: () => Promise<void> }> {
@@ -74,8 +95,10 @@ async function locateServer(options: ScratchOptions): Promise<{ address: ServerA
   }
   const folder = join(options.root, '.dbvc', 'scratch');
   const { startEmbedded } = await import('../embedded.js');
-  // A crash loses nothing review needs (a template is rebuilt when missing), so the scratch server skips the flushes
-  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+  // A crash loses nothing review needs (a template is rebuilt when missing), so the scratch server skips the flushes.
+  // No autovacuum: it would visit every new template and copy, and a worker in a template delays CREATE DATABASE
+  // from it (PostgreSQL waits for it to leave).
+  const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', autovacuum: 'off' };
   const embedded = await startEmbedded(folder, options.onInfo, { settings }).catch((error: Error & { hint?: string }) => {
     throw new DbvcError('connect', `the embedded scratch PostgreSQL did not start: ${error.message}`, {
       hint: error.hint ?? `see .dbvc/scratch/server.log; deleting .dbvc/scratch starts it afresh (only review's templates are lost), or pass --scratch-url`,
@@ -140,28 +163,31 @@ export function templateName(earlier: Migration[]): string {
   return `dbvc_scratch_tpl_${createHash('sha256').update(chain).digest('hex').slice(0, 24)}`;
 }
 
-async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[]): Promise<ScratchDatabase> {
-  let template = 'template0';
-  let isWarm = false;
-  if (earlier.length > 0) {
-    template = templateName(earlier);
-    isWarm = await databaseExists(admin, template);
-    if (!isWarm) await buildTemplate(admin, open, earlier, template);
-  }
+async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, cluster: string | undefined, earlier: Migration[], options: PrepareOptions): Promise<ScratchDatabase> {
   const name = `dbvc_scratch_${randomBytes(6).toString('hex')}`;
-  await admin.unsafe(`create database ${name} template ${template}`);
-  let connection: Connection | undefined;
-  let observer: Connection;
-  try {
-    connection = await open(name);
-    observer = await open(name);
-  } catch (error) {
-    await connection?.close();
+  let isWarm = false;
+  let origin: string | undefined;
+  if (earlier.length === 0) await copies.copy('template0', name);
+  else {
+    const template = templateName(earlier);
+    const copied = await copyTemplate(admin, open, copies, earlier, template, name);
+    isWarm = copied.isWarm;
+    if (cluster) origin = `${cluster} ${copied.oid} ${template}`;
+    if (isWarm) await markTemplateUsed(admin, template, new Date());
+    else copies.inBackground(pruneTemplates);
+    // With fsync on, each copy is written again by the checkpoint the DROP DATABASE at the end forces; after a
+    // build (a fresh CI server, say) there may be no next review to use the spare, so only a warm review makes one.
+    if (options.makeSpare && (isWarm || !copies.isDurable)) copies.makeSpare(template, copied.oid, options.signal);
+  }
+  const opened = await Promise.allSettled([open(name), open(name)]);
+  const [connection, observer] = opened.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+  if (!connection || !observer) {
+    await Promise.all([connection?.close(), observer?.close()]);
     await admin.unsafe(`drop database if exists ${name} with (force)`);
-    throw error;
+    throw (opened.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason;
   }
   return {
-    name, db: connection.db, observer: observer.db, isWarm,
+    name, db: connection.db, observer: observer.db, isWarm, origin,
     async drop() {
       await connection.close();
       await observer.close();
@@ -170,7 +196,99 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
   };
 }
 
-async function databaseExists(admin: Db, name: string): Promise<boolean> {
-  const rows = await admin`select 1 from pg_database where datname = ${name}`;
-  return rows.length > 0;
+/**
+ * Copies of templates. A spare is a copy made ahead, named dbvc_scratch_spare_<template's hash>_<template's oid>_<random>:
+ * nobody connects to it, so it holds exactly the state of that template, and a prepare claims it by renaming it
+ * (atomic: of two reviews that want the same spare, one gets it and the other makes a copy of its own).
+ */
+class Copies {
+  private pending: Promise<void>[] = [];
+
+  constructor(private admin: Db, private openAdmin: () => Promise<Connection>, private strategy: string, readonly isDurable: boolean) {}
+
+  async copy(template: string, name: string): Promise<void> {
+    await this.admin.unsafe(`create database ${name} template ${template}${template === 'template0' ? '' : this.strategy}`);
+  }
+
+  async claimSpare(template: string, oid: number, name: string): Promise<boolean> {
+    for (const spare of await listSpares(this.admin, template, oid)) {
+      try {
+        await this.admin.unsafe(`alter database ${spare} rename to ${name}`);
+        return true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '3D000') throw error; // another review claimed it first
+      }
+    }
+    return false;
+  }
+
+  /** Starts a spare of `template` unless one is there; errors are dropped (the next prepare copies as before). */
+  makeSpare(template: string, oid: number, signal?: AbortSignal): void {
+    this.inBackground((db) => this.copySpare(db, template, oid, signal));
+  }
+
+  /** Runs `work` on a session of its own, alongside whatever comes next; errors are dropped. */
+  inBackground(work: (admin: Db) => Promise<unknown>): void {
+    const running = (async () => {
+      const connection = await this.openAdmin();
+      try {
+        await work(connection.db);
+      } finally {
+        await connection.close();
+      }
+    })();
+    this.pending.push(running.catch(() => undefined));
+  }
+
+  /** Waits for the work started in the background. */
+  async settle(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  private async copySpare(db: Db, template: string, oid: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted || (await listSpares(db, template, oid)).length > 0) return;
+    const query = db.unsafe(`create database ${spareName(template, `${oid}_${randomBytes(3).toString('hex')}`)} template ${template}${this.strategy}`);
+    const cancel = () => void query.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    await query.finally(() => signal?.removeEventListener('abort', cancel));
+  }
+}
+
+// Only whole spares: a copy still being made is not visible, and one whose DROP was cut short is marked invalid.
+async function listSpares(db: Db, template: string, oid: number): Promise<string[]> {
+  const prefix = spareName(template, `${oid}_`).replaceAll('_', '\\_');
+  const rows = await db`select datname from pg_database where datname like ${`${prefix}%`} and datconnlimit <> -2 order by oid`;
+  return rows.map((r) => r.datname as string);
+}
+
+/** Copies the template of `earlier` to `name` (or claims a spare of it), building the template when it is missing. */
+async function copyTemplate(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], template: string, name: string): Promise<{ isWarm: boolean; oid: number }> {
+  const oid = await databaseOid(admin, template);
+  if (oid !== undefined) {
+    if (await copies.claimSpare(template, oid, name)) return { isWarm: true, oid };
+    try {
+      await copies.copy(template, name);
+      return { isWarm: true, oid };
+    } catch (error) {
+      if ((error as { code?: string }).code !== '3D000') throw error; // another review pruned it meanwhile
+    }
+  }
+  await buildTemplate(admin, open, earlier, template);
+  await copies.copy(template, name);
+  return { isWarm: false, oid: (await databaseOid(admin, template))! };
+}
+
+async function databaseOid(admin: Db, name: string): Promise<number | undefined> {
+  const rows = await admin`select oid::int8 as oid from pg_database where datname = ${name}`;
+  return rows.length > 0 ? Number(rows[0].oid) : undefined;
+}
+
+// The cluster's system identifier: a template's oid names one instance of it only within its cluster.
+async function readClusterId(admin: Db): Promise<string | undefined> {
+  try {
+    const [row] = await admin`select system_identifier::text as id from pg_control_system()`;
+    return row.id as string;
+  } catch {
+    return undefined; // a server that keeps it to itself: nothing is cached
+  }
 }

@@ -1,4 +1,8 @@
-// Reads a Snapshot of one database's schema from its catalogs, in one query (PostgreSQL 15 to 18).
+// Reads a Snapshot of one database's schema from its catalogs, in one query (PostgreSQL 15 to 18), and keeps the
+// snapshots of scratch templates on disk: a review reads the state it starts from there instead of from a copy.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SchemaObject, Snapshot } from '../core/snapshot.js';
 import { quoteIdent } from '../core/ledger.js';
 import type { Db } from '../store.js';
@@ -101,3 +105,45 @@ function textProps(props: Record<string, unknown>): SchemaObject['props'] {
   return text;
 }
 
+
+// Snapshot files kept: one per template instance reviewed from, the ones used last.
+const CACHED_SNAPSHOTS = 8;
+
+/**
+ * Where the snapshot of a database state lives: <folder>/<hash>.json, the hash of the state's origin (a template
+ * instance: cluster, oid, name), the dbvc schema left out, and the query that reads it, so that a new dbvc, another
+ * server or a rebuilt template never meets an old file.
+ */
+export function snapshotPath(folder: string, origin: string, schema: string): string {
+  const key = createHash('sha256').update(`${origin}\n${schema}\n${SNAPSHOT_SQL}`).digest('hex').slice(0, 32);
+  return join(folder, `${key}.json`);
+}
+
+/** The snapshot at `path`, or undefined when there is none or it cannot be read (then it is read from the catalogs). */
+export async function readCachedSnapshot(path: string): Promise<Snapshot | undefined> {
+  try {
+    const snapshot = JSON.parse(await readFile(path, 'utf8')) as Snapshot;
+    if (!Array.isArray(snapshot.objects)) return undefined;
+    const now = new Date();
+    await utimes(path, now, now).catch(() => undefined); // used last: kept longest
+    return snapshot;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the snapshot to `path` whole (or not at all), and drops all but the files used last. Best effort. */
+export async function cacheSnapshot(path: string, snapshot: Snapshot): Promise<void> {
+  const folder = join(path, '..');
+  try {
+    await mkdir(folder, { recursive: true });
+    const partial = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(partial, JSON.stringify(snapshot));
+    await rename(partial, path);
+    const files = await Promise.all((await readdir(folder)).filter((f) => f.endsWith('.json')).map(async (f) => ({ f, at: (await stat(join(folder, f))).mtimeMs })));
+    files.sort((a, b) => b.at - a.at);
+    await Promise.all(files.slice(CACHED_SNAPSHOTS).map(({ f }) => rm(join(folder, f), { force: true })));
+  } catch {
+    // a folder we may not write to: the next review reads the catalogs, as this one did
+  }
+}

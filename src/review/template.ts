@@ -1,4 +1,5 @@
-// Builds a scratch template: a database holding what the migrations before a review leave, run from base.
+// Scratch templates: databases holding what the migrations before a review leave, run from base; built here, marked
+// when used, and pruned to the few used last.
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
@@ -25,6 +26,7 @@ export async function buildTemplate(admin: Db, open: (database: string) => Promi
     } finally {
       await connection.close();
     }
+    await markTemplateUsed(admin, building, new Date()); // before its name is a template's: pruning keeps it
     await keepTemplate(admin, building, template);
   } finally {
     await admin.unsafe(`drop database if exists ${building} with (force)`);
@@ -95,4 +97,56 @@ function failure(migration: Migration, error: unknown): DbvcError {
     hint: `run dbvc review on a range that starts at or before ${migration.version} to see where`,
     cause: error,
   });
+}
+
+// Templates kept per server: each is a database as large as the history it holds (40 MB for 1000 tables), and one
+// spare copy of it may sit beside it (scratch.ts).
+export const KEPT_TEMPLATES = 3;
+const USED_NOTE = 'dbvc scratch template, last used ';
+
+// A template instance: the hash of its history (scratch.ts's templateName) and its oid. A spare's name holds the
+// instance it was copied from.
+function instanceOf(datname: string, oid: number): string {
+  const [, kind, hash, from] = /^dbvc_scratch_(tpl|spare)_([0-9a-f]+?)(?:_(\d+)_[0-9a-f]+)?$/.exec(datname) ?? [];
+  return kind === 'tpl' ? `${hash} ${oid}` : `${hash} ${from}`;
+}
+
+/** dbvc_scratch_spare_<template's hash>_<suffix>: a copy of `template` made ahead (see scratch.ts). */
+export function spareName(template: string, suffix: string): string {
+  return `${template.replace(/^dbvc_scratch_tpl_/, 'dbvc_scratch_spare_')}_${suffix}`;
+}
+
+/**
+ * Notes on `template` (its comment) that it was used now, so pruning keeps it. Best effort: a comment waits for a
+ * CREATE DATABASE copying from the template, so it gives up after a moment, as it does without ownership.
+ */
+export async function markTemplateUsed(admin: Db, template: string, now: Date): Promise<void> {
+  const comment = `comment on database ${template} is ${literal(USED_NOTE + now.toISOString())}`;
+  await admin.unsafe(`begin; set local lock_timeout = '100ms'; ${comment}; commit`).catch(() => admin.unsafe('rollback').catch(() => undefined));
+}
+
+/**
+ * Drops the dbvc_scratch_tpl_* databases beyond the `keep` used last (by the note markTemplateUsed leaves; a
+ * template without one counts as the oldest), and every spare not copied from a kept one. Touches no other name.
+ * A database someone is connected to is left for a later prune.
+ */
+export async function pruneTemplates(admin: Db, keep = KEPT_TEMPLATES): Promise<string[]> {
+  const rows = await admin`
+    select datname, oid::int8 as oid, coalesce(shobj_description(oid, 'pg_database'), '') as note from pg_database
+    where datname ~ '^dbvc_scratch_(tpl|spare)_' order by oid desc`;
+  const lastUsed = (note: string) => (note.startsWith(USED_NOTE) ? note.slice(USED_NOTE.length) : '');
+  const templates = rows.filter((r) => r.datname.startsWith('dbvc_scratch_tpl_'))
+    .sort((a, b) => (lastUsed(a.note) < lastUsed(b.note) ? 1 : lastUsed(a.note) > lastUsed(b.note) ? -1 : 0)); // stable: on a tie the newer
+  const kept = new Set(templates.slice(0, keep).map((r) => instanceOf(r.datname, Number(r.oid))));
+  const doomed = rows.filter((r) => !kept.has(instanceOf(r.datname, Number(r.oid)))).map((r) => r.datname as string);
+  const dropped: string[] = [];
+  for (const name of doomed) {
+    try {
+      await admin.unsafe(`drop database if exists ${name}`);
+      dropped.push(name);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006') throw error; // in use: a later prune drops it
+    }
+  }
+  return dropped;
 }

@@ -9,6 +9,8 @@ import * as assert from 'uvu/assert';
 import * as api from '../../src/api.js';
 import { lintFiles } from '../../src/review/lint.js';
 import { keepTemplate } from '../../src/review/template.js';
+import { templateName } from '../../src/review/scratch.js';
+import { loadMigrations } from '../../src/fs.js';
 import type { MigrationReview, TracedStatement } from '../../src/core/review.js';
 import { runScript, snapshotLedger, snapshotSchema } from '../helpers/catalog.js';
 import { capture, configFor, connect, copyFixture, createDatabase, fixture, rejection, ROOT, serverUrl } from '../helpers/db.js';
@@ -198,6 +200,38 @@ test('--since-git REF reviews the migrations whose files changed since that comm
   }
 });
 
+test('a spare copy made ahead is claimed by the next review; two reviews at once each get a database of their own', async () => {
+  const dir = await copyFixture('review-locks');
+  const admin = connect(serverUrl());
+  try {
+    await appendFile(join(dir, '0001_base.up.sql'), `-- ${process.pid} ${Date.now()}: a history of this test's own\n`);
+    const template = templateName((await loadMigrations(dir, 'sql/test')).slice(0, 1));
+    const spares = async () => (await admin`select datname from pg_database where datname like ${`${template.replace('tpl', 'spare').replaceAll('_', '\\_')}\\_%`}`).map((r) => r.datname as string);
+    const cold = await reviewRange(dir, '0001:0003');
+    assert.is(cold.report.scratch.warm, false);
+    const [{ fsync }] = await admin`select current_setting('fsync') as fsync`;
+    if (fsync === 'on') assert.equal(await spares(), [], 'with fsync on, a review that built its template makes no spare');
+    await reviewRange(dir, '0001:0003');
+    const [first] = await spares();
+    assert.ok(first, 'a warm review leaves a spare copy of its template');
+    assert.equal(await spares(), [first], 'one spare');
+    const both = await Promise.all([reviewRange(dir, '0001:0003'), reviewRange(dir, '0001:0003')]);
+    const gist = (r: typeof cold) => r.report.migrations.map((m) => ({ changes: m.changes, reverts: m.down.reverts, up: m.up.statements.map((s) => [s.locks, s.rewrites]) }));
+    for (const warm of both) {
+      assert.equal([warm.report.scratch.warm, warm.exitCode], [true, cold.exitCode]);
+      assert.equal(gist(warm), gist(cold), 'the same rehearsal as on a fresh copy');
+    }
+    const after = await spares();
+    assert.not.ok(after.includes(first), 'the spare was claimed (renamed), not copied from');
+    assert.ok(after.length >= 1 && after.length <= 2, `a spare made for the next review: ${after}`);
+    const left = await admin`select datname from pg_database where datname ~ '^dbvc_scratch_[0-9a-f]+$'`;
+    assert.equal(left.map((r) => r.datname), [], 'both scratch databases dropped');
+  } finally {
+    await admin.end();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('squawk that cannot run is an error (fail closed), never an empty list of findings', async () => {
   const file = { path: 'test/fixtures/review-locks/0002_index.up.sql', noTransaction: false };
   const clean = await lintFiles([{ path: 'test/fixtures/review-downs/0002_leave_column.down.sql', noTransaction: false }], { root: ROOT, pgVersion: '17.10', setsLockTimeout: false });
@@ -217,7 +251,7 @@ test('Ctrl-C stops the review before the next migration (exit 130) and leaves no
   assert.is(error.code, 'interrupted');
   const admin = connect(serverUrl());
   try {
-    const left = await admin`select datname from pg_database where datname like 'dbvc\\_scratch\\_%' and datname not like 'dbvc\\_scratch\\_tpl\\_%'`;
+    const left = await admin`select datname from pg_database where datname like 'dbvc\\_scratch\\_%' and datname !~ '^dbvc_scratch_(tpl|spare)_'`;
     assert.equal(left.map((r) => r.datname), []);
   } finally {
     await admin.end();
