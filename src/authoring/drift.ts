@@ -8,7 +8,8 @@ import { compareSnapshots, type Snapshot } from '../core/snapshot.js';
 import { loadMigrations } from '../fs.js';
 import { readSnapshot } from '../review/snapshot.js';
 import { readComments } from './comments.js';
-import { readHeadSchema, withScratch, type ScratchUse } from './schema.js';
+import { readSchema, withScratch, type ScratchUse } from './schema.js';
+import { printViewsOn } from './viewdefs.js';
 
 export interface DriftDifference extends SchemaChange {
   message: string;
@@ -28,9 +29,17 @@ export async function drift(config: Config, options: ScratchUse): Promise<DriftR
   const migrations = await loadMigrations(config.migrationsDir, config.migrationsLabel);
   const { index, live } = await readTarget(config, migrations, options.report);
   const revision = index < 0 ? null : migrations[index].version;
-  const expected = await withScratch(config, options, (scratch) => readHeadSchema(scratch, migrations.slice(0, index + 1), config));
+  const [expected, printed] = await withScratch(config, options, async (scratch) => {
+    const head = await scratch.prepare(migrations.slice(0, index + 1));
+    try {
+      const schema = await readSchema(head, config);
+      return [schema, await printViewsOn(head.db, live, schema)] as const;
+    } finally {
+      await head.drop();
+    }
+  });
   const at = revision ?? 'base';
-  const differences = compareSnapshots(expected, live).map((change) => ({ ...change, message: explainDrift(change, config.db, at) }));
+  const differences = compareSnapshots(expected, printed).map((change) => ({ ...change, message: explainDrift(change, config.db, at) }));
   return { revision, differences, exitCode: differences.length > 0 ? 3 : 0 };
 }
 
