@@ -25,6 +25,12 @@ async function reviewRange(dir: string, range: string, failOn: 'error' | 'warnin
   return api.review(config, { range, scratchUrl: serverUrl(), failOn, report: capture() });
 }
 
+/** The rehearsal databases (not templates, spares or builds) on the server, less those in `before`. */
+async function scratchDatabases(admin: ReturnType<typeof connect>, before: string[] = []): Promise<string[]> {
+  const rows = await admin`select datname from pg_database where datname ~ '^dbvc_scratch_[0-9a-f]+$' order by datname`;
+  return rows.map((r) => r.datname as string).filter((name) => !before.includes(name));
+}
+
 const modes = (s: TracedStatement, relation: string) => s.locks.filter((l) => l.relation === relation).map((l) => l.mode);
 const only = (migrations: MigrationReview[], version: string) => migrations.find((m) => m.version === version)!;
 
@@ -204,6 +210,7 @@ test('a spare copy made ahead is claimed by the next review; two reviews at once
   const dir = await copyFixture('review-locks');
   const admin = connect(serverUrl());
   try {
+    const before = await scratchDatabases(admin); // a shared server may hold what a killed run left
     await appendFile(join(dir, '0001_base.up.sql'), `-- ${process.pid} ${Date.now()}: a history of this test's own\n`);
     const template = templateName((await loadMigrations(dir, 'sql/test')).slice(0, 1));
     const spares = async () => (await admin`select datname from pg_database where datname like ${`${template.replace('tpl', 'spare').replaceAll('_', '\\_')}\\_%`}`).map((r) => r.datname as string);
@@ -224,8 +231,7 @@ test('a spare copy made ahead is claimed by the next review; two reviews at once
     const after = await spares();
     assert.not.ok(after.includes(first), 'the spare was claimed (renamed), not copied from');
     assert.ok(after.length >= 1 && after.length <= 2, `a spare made for the next review: ${after}`);
-    const left = await admin`select datname from pg_database where datname ~ '^dbvc_scratch_[0-9a-f]+$'`;
-    assert.equal(left.map((r) => r.datname), [], 'both scratch databases dropped');
+    assert.equal(await scratchDatabases(admin, before), [], 'both scratch databases dropped');
   } finally {
     await admin.end();
     await rm(dir, { recursive: true, force: true });
@@ -247,12 +253,12 @@ test('Ctrl-C stops the review before the next migration (exit 130) and leaves no
   const controller = new AbortController();
   controller.abort();
   const config = configFor('postgres://unused@localhost/unused', LOCKS);
-  const error = await rejection(api.review(config, { range: '0001:0002', scratchUrl: serverUrl(), signal: controller.signal, report: capture() }));
-  assert.is(error.code, 'interrupted');
   const admin = connect(serverUrl());
   try {
-    const left = await admin`select datname from pg_database where datname like 'dbvc\\_scratch\\_%' and datname !~ '^dbvc_scratch_(tpl|spare)_'`;
-    assert.equal(left.map((r) => r.datname), []);
+    const before = await scratchDatabases(admin);
+    const error = await rejection(api.review(config, { range: '0001:0002', scratchUrl: serverUrl(), signal: controller.signal, report: capture() }));
+    assert.is(error.code, 'interrupted');
+    assert.equal(await scratchDatabases(admin, before), []);
   } finally {
     await admin.end();
   }
