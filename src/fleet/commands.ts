@@ -24,7 +24,7 @@ export interface FleetReport {
 }
 
 /**
- * The hook for further fleet commands (review, check, drift): `work` runs on each database under the policy, with
+ * The hook for further fleet commands (check and drift use it; review groups its databases by range first): `work` runs on each database under the policy, with
  * that database's reporter; `toRow` turns each success into its matrix row. Failed, interrupted and unstarted
  * databases get their rows (with `extra`, say the target's head) and the exit code here.
  */

@@ -12,8 +12,9 @@ import { readMigrations } from '../fs.js';
 import { status, type ReadFiles } from '../inspect.js';
 import { review } from '../review/index.js';
 import { openScratch } from '../review/scratch.js';
-import { emptyRow, failedRow, finish, type FleetOptions, type FleetReport } from './commands.js';
+import { emptyRow, failedRow, finish, fleetEach, type FleetOptions, type FleetReport } from './commands.js';
 import { runFleet, type FleetPolicy, type UnitResult } from './run.js';
+import type { Reporter } from '../api.js';
 import type { FleetTarget, FleetUnit } from './targets.js';
 
 export interface VerifyOptions extends FleetOptions {
@@ -41,10 +42,7 @@ export interface ReviewFleetReport extends FleetReport {
 
 /** check on every target (no database): one row per target, equal or differs. */
 export async function fleetCheck(targets: FleetTarget[], options: VerifyOptions): Promise<FleetReport> {
-  const work = (unit: FleetUnit) => check(unit.config, { scratchUrl: options.scratchUrl, report: options.reporterFor(unit), env: options.env });
-  const results = await holdScratch(targets, options, () => runFleet(unitsOf(targets), work, readOnly(options.policy), options.signal, options.events));
-  const rows = results.map((r) => (r.outcome === 'ok' ? checkRow(r.unit, r.value) : failedRow(r)));
-  return finish(results, rows, verdictsOf(results));
+  return verifyEach(targets, options, (unit, report) => check(unit.config, { scratchUrl: options.scratchUrl, report, env: options.env }), checkRow);
 }
 
 function checkRow(unit: FleetUnit, result: CheckResult): FleetRow {
@@ -54,10 +52,7 @@ function checkRow(unit: FleetUnit, result: CheckResult): FleetRow {
 
 /** drift on every database: its schema against what its recorded revision makes. Read-only on each database. */
 export async function fleetDrift(targets: FleetTarget[], options: VerifyOptions): Promise<FleetReport> {
-  const work = (unit: FleetUnit) => drift(unit.config, { scratchUrl: options.scratchUrl, report: options.reporterFor(unit), env: options.env });
-  const results = await holdScratch(targets, options, () => runFleet(unitsOf(targets), work, readOnly(options.policy), options.signal, options.events));
-  const rows = results.map((r) => (r.outcome === 'ok' ? driftRow(r.unit, r.value) : failedRow(r)));
-  return finish(results, rows, verdictsOf(results));
+  return verifyEach(targets, options, (unit, report) => drift(unit.config, { scratchUrl: options.scratchUrl, report, env: options.env }), driftRow);
 }
 
 function driftRow(unit: FleetUnit, result: DriftResult): FleetRow {
@@ -171,6 +166,12 @@ async function reviewPerTarget(targets: FleetTarget[], options: ReviewFleetOptio
 }
 
 /** The embedded scratch server, started once and held while `work` runs: each command joins it (review/scratch.ts). */
+/** `work` on every unit through fleetEach, read-only, with one scratch server held; its own verdicts rank too. */
+async function verifyEach<T extends { exitCode: number }>(targets: FleetTarget[], options: VerifyOptions, work: (unit: FleetUnit, report: Reporter) => Promise<T>, toRow: (unit: FleetUnit, value: T) => FleetRow): Promise<FleetReport> {
+  const { results, rows } = await holdScratch(targets, options, () => fleetEach(targets, { ...options, policy: readOnly(options.policy) }, work, toRow));
+  return finish(results, rows, verdictsOf(results));
+}
+
 async function holdScratch<T>(targets: FleetTarget[], options: VerifyOptions, work: () => Promise<T>): Promise<T> {
   if (options.scratchUrl !== undefined || targets.length === 0) return work();
   const held = await openScratch({ root: targets[0].config.root, env: options.env, onNotice: () => {}, onInfo: options.info });
