@@ -118,11 +118,15 @@ export function spareName(template: string, suffix: string): string {
 
 /**
  * Notes on `template` (its comment) that it was used now, so pruning keeps it. Best effort: a comment waits for a
- * CREATE DATABASE copying from the template, so it gives up after a moment, as it does without ownership.
+ * CREATE DATABASE copying from the template, so it gives up after a moment, as it does without ownership. In a
+ * transaction of postgres.js's own, so the rollback comes before whatever else is queued on the session.
  */
 export async function markTemplateUsed(admin: Db, template: string, now: Date): Promise<void> {
   const comment = `comment on database ${template} is ${literal(USED_NOTE + now.toISOString())}`;
-  await admin.unsafe(`begin; set local lock_timeout = '100ms'; ${comment}; commit`).catch(() => admin.unsafe('rollback').catch(() => undefined));
+  await admin.begin(async (tx) => {
+    await tx.unsafe(`set local lock_timeout = '100ms'`);
+    await tx.unsafe(comment);
+  }).catch(() => undefined);
 }
 
 /**

@@ -89,4 +89,28 @@ test('the snapshot of a template on disk: one file per template instance and sch
   }
 });
 
+// A fleet check failed on it (exit 70): alpha's note on the template waited for beta's copy of it, gave up, and the
+// CREATE DATABASE alpha had queued behind the note on the same session ran in the aborted transaction (25P02).
+test('a template note that cannot be written at once leaves the session usable for what is queued behind it', async () => {
+  const admin = connect(serverUrl());
+  const holder = connect(serverUrl());
+  const template = `dbvc_scratch_tpl_${hex(12)}`;
+  try {
+    await admin.unsafe(`create database ${template}`);
+    const held = holder.begin(async (tx) => {
+      await tx.unsafe(`comment on database ${template} is 'held by another session'`);
+      await new Promise((done) => setTimeout(done, 600));
+    });
+    await new Promise((done) => setTimeout(done, 100));
+    const [marked, queued] = await Promise.allSettled([markTemplateUsed(admin, template, new Date()), admin`select 1 as one`]);
+    await held;
+    assert.is(marked.status, 'fulfilled', 'best effort: a note that waits too long is given up');
+    assert.equal(queued.status === 'fulfilled' ? queued.value[0].one : (queued as PromiseRejectedResult).reason.message, 1);
+    assert.equal((await admin`select 2 as two`)[0].two, 2);
+  } finally {
+    await admin.unsafe(`drop database if exists ${template}`);
+    await Promise.all([admin.end(), holder.end()]);
+  }
+});
+
 test.run();
