@@ -227,6 +227,16 @@ class Copies {
     this.inBackground((db) => this.copySpare(db, template, oid, signal));
   }
 
+  /**
+   * After a build on a server with fsync on: the pages of the new template are all unwritten, and the DROP DATABASE
+   * at the end of the review forces a checkpoint that writes them, which the review then waits for (a second for a
+   * 1000-table template). Started now, that checkpoint overlaps the copy and the rehearsal instead. It needs a
+   * superuser or pg_checkpoint: without either, the drop pays for it as before.
+   */
+  flushEarly(): void {
+    if (this.isDurable) this.inBackground((db) => db.unsafe('checkpoint'));
+  }
+
   /** Runs `work` on a session of its own, alongside whatever comes next; errors are dropped. */
   inBackground(work: (admin: Db) => Promise<unknown>): void {
     const running = (async () => {
@@ -274,6 +284,7 @@ async function copyTemplate(admin: Db, open: (database: string) => Promise<Conne
     }
   }
   await buildTemplate(admin, open, earlier, template);
+  copies.flushEarly();
   await copies.copy(template, name);
   return { isWarm: false, oid: (await databaseOid(admin, template))! };
 }
