@@ -7,6 +7,7 @@ import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
 import type { Migration } from '../core/plan.js';
 import type { Db } from '../store.js';
+import { dropLeftovers, scratchName } from './leftovers.js';
 import { buildTemplate, markTemplateUsed, pruneTemplates, spareName } from './template.js';
 
 export interface ScratchOptions {
@@ -58,10 +59,13 @@ export async function openScratch(options: ScratchOptions): Promise<ScratchServe
     await stop();
     throw asScratchError(error, address, 'is unreachable', 'check --scratch-url, or leave it out to use an embedded PostgreSQL');
   }
-  const [{ server_version, tls, fsync }] = await admin.db`
+  const [{ server_version, tls, fsync, now_ms }] = await admin.db`
     select current_setting('server_version') as server_version, current_setting('fsync') as fsync,
-           coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls`;
-  const copies = new Copies(admin.db, () => open(address.database), copyStrategy(!options.url, admin.serverVersionNum), fsync === 'on');
+           coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as tls,
+           (extract(epoch from clock_timestamp()) * 1000)::int8 as now_ms`;
+  const clockOffset = Number(now_ms) - Date.now(); // names carry the server's time: clients' clocks may differ
+  const copies = new Copies(admin.db, () => open(address.database), copyStrategy(!options.url, admin.serverVersionNum), fsync === 'on', () => Date.now() + clockOffset);
+  copies.inBackground((db) => dropLeftovers(db)); // what killed runs left here
   const cluster = await readClusterId(admin.db);
   return {
     serverVersion: String(server_version).split(' ')[0],
@@ -164,7 +168,7 @@ export function templateName(earlier: Migration[]): string {
 }
 
 async function prepareDatabase(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, cluster: string | undefined, earlier: Migration[], options: PrepareOptions): Promise<ScratchDatabase> {
-  const name = `dbvc_scratch_${randomBytes(6).toString('hex')}`;
+  const name = copies.nameFor('copy');
   let isWarm = false;
   let origin: string | undefined;
   if (earlier.length === 0) await copies.copy('template0', name);
@@ -204,7 +208,12 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
 class Copies {
   private pending: Promise<void>[] = [];
 
-  constructor(private admin: Db, private openAdmin: () => Promise<Connection>, private strategy: string, readonly isDurable: boolean) {}
+  constructor(private admin: Db, private openAdmin: () => Promise<Connection>, private strategy: string, readonly isDurable: boolean, private serverNow: () => number) {}
+
+  /** A name for a new working copy or template build (leftovers.ts). */
+  nameFor(kind: 'copy' | 'build'): string {
+    return scratchName(kind, this.serverNow());
+  }
 
   async copy(template: string, name: string): Promise<void> {
     await this.admin.unsafe(`create database ${name} template ${template}${template === 'template0' ? '' : this.strategy}`);
@@ -290,7 +299,7 @@ async function copyTemplate(admin: Db, open: (database: string) => Promise<Conne
       if ((error as { code?: string }).code !== '3D000') throw error; // another review pruned it meanwhile
     }
   }
-  await buildTemplate(admin, open, earlier, template);
+  await buildTemplate(admin, open, earlier, template, copies.nameFor('build'));
   copies.flushEarly();
   await copies.copy(template, name);
   return { isWarm: false, oid: (await databaseOid(admin, template))! };

@@ -1,6 +1,5 @@
 // Scratch templates: databases holding what the migrations before a review leave, run from base; built here, marked
 // when used, and pruned to the few used last.
-import { randomBytes } from 'node:crypto';
 import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
 import { endsOpen, scanSql } from '../core/lexer.js';
@@ -13,11 +12,10 @@ import type { Db } from '../store.js';
 const BATCH_CHARS = 256 * 1024;
 
 /**
- * Creates `template` from base by running `earlier` under a name of its own, renamed when complete, so a template
- * that exists is always whole. Throws a 'sql' DbvcError naming the migration that failed.
+ * Creates `template` from base by running `earlier` under the name `building` (leftovers.ts), renamed when complete,
+ * so a template that exists is always whole. Throws a 'sql' DbvcError naming the migration that failed.
  */
-export async function buildTemplate(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[], template: string): Promise<void> {
-  const building = `dbvc_scratch_build_${randomBytes(6).toString('hex')}`;
+export async function buildTemplate(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[], template: string, building: string): Promise<void> {
   await admin.unsafe(`create database ${building} template template0`);
   try {
     const connection = await open(building);

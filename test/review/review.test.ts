@@ -27,7 +27,7 @@ async function reviewRange(dir: string, range: string, failOn: 'error' | 'warnin
 
 /** The rehearsal databases (not templates, spares or builds) on the server, less those in `before`. */
 async function scratchDatabases(admin: ReturnType<typeof connect>, before: string[] = []): Promise<string[]> {
-  const rows = await admin`select datname from pg_database where datname ~ '^dbvc_scratch_[0-9a-f]+$' order by datname`;
+  const rows = await admin`select datname from pg_database where datname ~ '^dbvc_scratch_[0-9a-z]{9}_[0-9a-f]{12}$' order by datname`;
   return rows.map((r) => r.datname as string).filter((name) => !before.includes(name));
 }
 

@@ -9,8 +9,9 @@ import * as api from '../../src/api.js';
 import { loadMigrations } from '../../src/fs.js';
 import { templateName } from '../../src/review/scratch.js';
 import { cacheSnapshot, readCachedSnapshot, snapshotPath } from '../../src/review/snapshot.js';
+import { dropLeftovers, namedAt, scratchName } from '../../src/review/leftovers.js';
 import { KEPT_TEMPLATES, markTemplateUsed, pruneTemplates, spareName } from '../../src/review/template.js';
-import { capture, configFor, connect, copyFixture, serverUrl } from '../helpers/db.js';
+import { capture, configFor, connect, copyFixture, serverUrl, urlFor } from '../helpers/db.js';
 
 const test = suite('review/template');
 
@@ -110,6 +111,36 @@ test('a template note that cannot be written at once leaves the session usable f
   } finally {
     await admin.unsafe(`drop database if exists ${template}`);
     await Promise.all([admin.end(), holder.end()]);
+  }
+});
+
+// A CI job killed in the middle of a review leaves its copy of the template (or a template's build) behind: the next
+// run on the server drops it once it is an hour old by the server's clock, if nobody is on it; nothing else.
+test('leftovers of killed runs: dropped by the next review once an hour old and unused, and nothing else', async () => {
+  const admin = connect(serverUrl());
+  const [{ now }] = await admin`select (extract(epoch from clock_timestamp()) * 1000)::int8 as now`;
+  const hoursAgo = (h: number) => Number(now) - h * 3600_000;
+  const [old, oldBuild, recent, inUse] = [scratchName('copy', hoursAgo(2)), scratchName('build', hoursAgo(30)), scratchName('copy', hoursAgo(0.5)), scratchName('copy', hoursAgo(2))];
+  const others = [`dbvc_scratch_${hex(6)}`, `dbvc_scratch_tpl_${hex(12)}`, `dbvc_${Number(hoursAgo(3)).toString(36)}_${hex(6)}`];
+  const names = [old, oldBuild, recent, inUse, ...others];
+  let session: ReturnType<typeof connect> | undefined;
+  const dir = await copyFixture('review-locks');
+  try {
+    assert.is(namedAt(old), Math.floor(hoursAgo(2)));
+    for (const name of names) await admin.unsafe(`create database ${name}`);
+    session = connect(urlFor(inUse));
+    await session`select 1`;
+    await api.review(configFor('postgres://unused@localhost/unused', dir), { range: '0001:0002', scratchUrl: serverUrl(), report: capture() });
+    const left = await databases(admin, `^(${names.join('|')})$`);
+    assert.equal(left, [recent, inUse, ...others].sort(), 'the two old unused ones are gone');
+    await session.end();
+    session = undefined;
+    assert.equal(await dropLeftovers(admin), [inUse], 'once its session ends');
+  } finally {
+    await session?.end();
+    for (const name of names) await admin.unsafe(`drop database if exists ${name}`);
+    await admin.end();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
