@@ -13,7 +13,7 @@ import { listMigrationNames, loadMigrations, readInput, writeFileAtomically, wri
 import { explainDrift } from './filediff.js';
 import { runPlan } from './runner.js';
 import type { Connection } from './connect.js';
-import { withLockedSession, withLockedSessionOverlapped, withSession } from './session.js';
+import { withLockedSession, withLockedSessionOverlapped } from './session.js';
 import { ensureTables, schemaName, readRecordedTexts, readState, recordEvent, writeVersion, type Db, type HistoryEntry } from './store.js';
 
 export { resolveConfig } from './config.js';

@@ -1,7 +1,7 @@
 // A Plan -> the SQL script an online run would execute, for a DBA to review and run with psql; and the text the
 // online run sends for each transactional step.
 import { ledgerDdl, quoteIdent, recordStep, type StepRecord } from './ledger.js';
-import { endsOpen, scanSql } from './lexer.js';
+import { endsOpen } from './lexer.js';
 import { DbvcError } from './errors.js';
 import { labelAt, resolveRevision, storedId, type Migration, type Plan, type Position, type Step } from './plan.js';
 
