@@ -45,7 +45,7 @@ export interface PrepareOptions {
   // Also copy the template once more in the background, for the next prepare of the same history (a spare): the
   // copy of a large template takes seconds, and then overlaps this run's work instead of delaying the next run.
   makeSpare?: boolean;
-  signal?: AbortSignal; // cancels the spare's copy
+  signal?: AbortSignal; // cancels the template's build and the spare's copy
 }
 
 /** Starts or reaches the scratch server; throws a 'connect' DbvcError (exit 5) when it cannot. */
@@ -174,7 +174,7 @@ async function prepareDatabase(admin: Db, open: (database: string) => Promise<Co
   if (earlier.length === 0) await copies.copy('template0', name);
   else {
     const template = templateName(earlier);
-    const copied = await copyTemplate(admin, open, copies, earlier, template, name);
+    const copied = await copyTemplate(admin, open, copies, earlier, template, name, options.signal);
     isWarm = copied.isWarm;
     if (cluster) origin = `${cluster} ${copied.oid} ${template}`;
     if (isWarm) await markTemplateUsed(admin, template, new Date());
@@ -288,7 +288,7 @@ async function listSpares(db: Db, template: string, oid: number): Promise<string
 }
 
 /** Copies the template of `earlier` to `name` (or claims a spare of it), building the template when it is missing. */
-async function copyTemplate(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], template: string, name: string): Promise<{ isWarm: boolean; oid: number }> {
+async function copyTemplate(admin: Db, open: (database: string) => Promise<Connection>, copies: Copies, earlier: Migration[], template: string, name: string, signal?: AbortSignal): Promise<{ isWarm: boolean; oid: number }> {
   const oid = await databaseOid(admin, template);
   if (oid !== undefined) {
     if (await copies.claimSpare(template, oid, name)) return { isWarm: true, oid };
@@ -299,7 +299,7 @@ async function copyTemplate(admin: Db, open: (database: string) => Promise<Conne
       if ((error as { code?: string }).code !== '3D000') throw error; // another review pruned it meanwhile
     }
   }
-  await buildTemplate(admin, open, earlier, template, copies.nameFor('build'));
+  await buildTemplate(admin, open, earlier, template, copies.nameFor('build'), signal);
   copies.flushEarly();
   await copies.copy(template, name);
   return { isWarm: false, oid: (await databaseOid(admin, template))! };

@@ -13,14 +13,15 @@ const BATCH_CHARS = 256 * 1024;
 
 /**
  * Creates `template` from base by running `earlier` under the name `building` (leftovers.ts), renamed when complete,
- * so a template that exists is always whole. Throws a 'sql' DbvcError naming the migration that failed.
+ * so a template that exists is always whole. Throws a 'sql' DbvcError naming the migration that failed, or an
+ * 'interrupted' one when `signal` aborts (the statement in flight is cancelled, and nothing is kept).
  */
-export async function buildTemplate(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[], template: string, building: string): Promise<void> {
+export async function buildTemplate(admin: Db, open: (database: string) => Promise<Connection>, earlier: Migration[], template: string, building: string, signal?: AbortSignal): Promise<void> {
   await admin.unsafe(`create database ${building} template template0`);
   try {
     const connection = await open(building);
     try {
-      await applyEarlier(connection.db, earlier);
+      await applyEarlier(connection.db, earlier, signal);
     } finally {
       await connection.close();
     }
@@ -42,7 +43,7 @@ export async function keepTemplate(admin: Db, building: string, template: string
   });
 }
 
-async function applyEarlier(db: Db, earlier: Migration[]): Promise<void> {
+async function applyEarlier(db: Db, earlier: Migration[], signal?: AbortSignal): Promise<void> {
   // Each migration commits on its own, as upgrade commits it; a server with fsync on would flush the WAL at each of
   // those commits (a thousand flushes for a thousand files). Without the wait, a crash loses at most the last ones,
   // and with them the rename that comes after them in the WAL: a template that exists is still whole.
@@ -52,43 +53,64 @@ async function applyEarlier(db: Db, earlier: Migration[]): Promise<void> {
   let size = 0;
   for (const migration of earlier) {
     if (migration.up.noTransaction) {
-      await applyBatch(db, batch);
+      await applyBatch(db, batch, signal);
       [batch, size] = [[], 0];
-      await applyStatements(db, migration);
+      await applyStatements(db, migration, signal);
       continue;
     }
     batch.push(migration);
     size += migration.up.text.length;
     if (size < BATCH_CHARS) continue;
-    await applyBatch(db, batch);
+    await applyBatch(db, batch, signal);
     [batch, size] = [[], 0];
   }
-  await applyBatch(db, batch);
+  await applyBatch(db, batch, signal);
 }
 
-async function applyBatch(db: Db, batch: Migration[]): Promise<void> {
+async function applyBatch(db: Db, batch: Migration[], signal?: AbortSignal): Promise<void> {
   if (batch.length === 0) return;
+  if (signal?.aborted) throw interrupted();
   const text = batch.map((m) => {
     const body = endsOpen(m.up.text) ? `${m.up.text}\n;` : m.up.text;
     return `BEGIN;\n${body}\nINSERT INTO pg_temp.dbvc_built VALUES (${literal(m.version)});\nCOMMIT;`;
   }).join('\n');
   try {
-    await db.unsafe(text);
+    await cancellable(db, text, signal);
   } catch (error) {
     await db.unsafe('rollback').catch(() => undefined);
+    if (signal?.aborted) throw interrupted();
     const built = new Set((await db.unsafe('select version from pg_temp.dbvc_built')).map((r) => r.version as string));
     throw failure(batch.find((m) => !built.has(m.version)) ?? batch[0], error);
   }
 }
 
-async function applyStatements(db: Db, migration: Migration): Promise<void> {
+async function applyStatements(db: Db, migration: Migration, signal?: AbortSignal): Promise<void> {
   try {
     for (const s of scanSql(migration.up.text).statements) {
-      if (s.words.length > 0) await db.unsafe(migration.up.text.slice(s.start, s.end));
+      if (signal?.aborted) throw interrupted();
+      if (s.words.length > 0) await cancellable(db, migration.up.text.slice(s.start, s.end), signal);
     }
   } catch (error) {
-    throw failure(migration, error);
+    throw signal?.aborted ? interrupted() : failure(migration, error);
   }
+}
+
+/** Runs `text`; when `signal` aborts, the server cancels it (57014) rather than the build waiting for its end. */
+async function cancellable(db: Db, text: string, signal?: AbortSignal): Promise<void> {
+  const query = db.unsafe(text);
+  const cancel = () => void query.cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    await query;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
+function interrupted(): DbvcError {
+  return new DbvcError('interrupted', 'interrupted while building the scratch template (the migrations before the review, run from base)', {
+    hint: 'nothing was kept and nothing was written to the target; the next review builds the template again',
+  });
 }
 
 function failure(migration: Migration, error: unknown): DbvcError {

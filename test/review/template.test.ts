@@ -11,7 +11,7 @@ import { templateName } from '../../src/review/scratch.js';
 import { cacheSnapshot, readCachedSnapshot, snapshotPath } from '../../src/review/snapshot.js';
 import { dropLeftovers, namedAt, scratchName } from '../../src/review/leftovers.js';
 import { KEPT_TEMPLATES, markTemplateUsed, pruneTemplates, spareName } from '../../src/review/template.js';
-import { capture, configFor, connect, copyFixture, serverUrl, urlFor } from '../helpers/db.js';
+import { capture, configFor, connect, copyFixture, rejection, serverUrl, urlFor } from '../helpers/db.js';
 
 const test = suite('review/template');
 
@@ -139,6 +139,32 @@ test('leftovers of killed runs: dropped by the next review once an hour old and 
   } finally {
     await session?.end();
     for (const name of names) await admin.unsafe(`drop database if exists ${name}`);
+    await admin.end();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// Ctrl-C during a cold review of a long history used to wait for the whole template to be built, then stop.
+test('Ctrl-C while the template is built: the statement in flight is cancelled, and nothing is kept', async () => {
+  const admin = connect(serverUrl());
+  const dir = await mkdtemp(join(tmpdir(), 'dbvc-build-abort-'));
+  try {
+    await writeFile(join(dir, '0001_slow.up.sql'), `-- ${process.pid} ${Date.now()}\nCREATE TABLE slow (id int);\nSELECT pg_sleep(30);\n`);
+    await writeFile(join(dir, '0001_slow.down.sql'), 'DROP TABLE slow;\n');
+    await writeFile(join(dir, '0002_more.up.sql'), 'CREATE TABLE more (id int);\n');
+    await writeFile(join(dir, '0002_more.down.sql'), 'DROP TABLE more;\n');
+    const template = templateName((await loadMigrations(dir, 'sql/test')).slice(0, 1));
+    const builds = await databases(admin, '^dbvc_scratch_build_');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1500);
+    const started = Date.now();
+    const error = await rejection(api.review(configFor('postgres://unused@localhost/unused', dir), { range: '0001:0002', scratchUrl: serverUrl(), report: capture(), signal: controller.signal }));
+    assert.is(error.code, 'interrupted');
+    assert.match(error.message, /while building the scratch template/);
+    assert.ok(Date.now() - started < 20_000, `the pg_sleep(30) was cancelled, not waited for (${Date.now() - started} ms)`);
+    assert.equal(await databases(admin, `^${template}$`), [], 'no template kept');
+    assert.equal(await databases(admin, '^dbvc_scratch_build_'), builds, 'the build dropped');
+  } finally {
     await admin.end();
     await rm(dir, { recursive: true, force: true });
   }
