@@ -10,6 +10,7 @@ const QUIET = { pgpOptions: { initialize: { noWarnings: true } } };
 
 interface MigraClient {
   end(): Promise<void>;
+  pgp: { $pool: { on(event: 'error', listener: (error: Error) => void): unknown } }; // pg-promise's, over pg-pool
 }
 
 type Inspected = Record<string, unknown>; // schemainspect's PostgreSQL: what migra read of one database
@@ -44,10 +45,10 @@ export async function diffDatabases(fromUrl: string | null, targetUrl: string, o
  * database is inspected once, both at the same time (the inspection is most of migra's time; the diff takes ms).
  */
 export async function diffBothWays(fromUrl: string | null, targetUrl: string, options: DiffOptions = {}, isBackwardWanted = true): Promise<{ forward: string[]; backward: string[] }> {
-  const { Migration, createClient } = await (loading ??= loadMigra());
+  const { Migration } = await (loading ??= loadMigra());
   const clients: MigraClient[] = [];
   const inspect = async (url: string) => {
-    const client = createClient(url, QUIET); // pg-promise warns on stderr when two clients share a server
+    const client = await openClient(url);
     clients.push(client);
     const inspected = (await Migration.create(client, null, {})).changes.i_from; // the other side: migra's empty one
     if (options.leaveOut?.length) leaveOut(inspected, new Set(options.leaveOut));
@@ -72,6 +73,18 @@ export async function diffBothWays(fromUrl: string | null, targetUrl: string, op
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
+}
+
+/**
+ * A client for migra to inspect `url` with. pg-pool's end() resolves before its connections have closed, and the
+ * scratch database is then dropped WITH (FORCE): the server ends such a connection with 57P01, which pg-pool emits
+ * as an 'error' event on the pool; nobody listened, and Node exited in the middle of a run. Here somebody does.
+ */
+export async function openClient(url: string): Promise<MigraClient> {
+  const { createClient } = await (loading ??= loadMigra());
+  const client = createClient(url, QUIET); // QUIET: pg-promise warns on stderr when two clients share a server
+  client.pgp.$pool.on('error', () => {}); // a connection being closed anyway: nothing to report
+  return client;
 }
 
 // migra has no option to skip a table (only whole schemas), so the inspected target forgets it: these dictionaries of
