@@ -6,7 +6,7 @@ import { quoteIdent, recordStep } from './core/ledger.js';
 import { lineOf, scanSql, type Statement } from './core/lexer.js';
 import { CHECK_START, isPreparedMove, mayChangeSession, MOVED_NOTHING, RECORD_STEP, renderPrepareRecord, renderReset, renderStepTransaction } from './core/render.js';
 import type { Plan, Step } from './core/plan.js';
-import { findLockHolders, notMovedError, recordEvent, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
+import { findLockHolders, notMovedError, recordEvent, runCancellable, setLockTimeout, writeVersion, type Db, type HistoryEntry, type Tx } from './store.js';
 
 export interface RunContext {
   schema: string;
@@ -194,19 +194,6 @@ async function stepFailure(db: Db, error: unknown, sent: Sent, context: RunConte
 async function endFailedTransaction(db: Db): Promise<void> {
   const isOpen = await db.unsafe('select 1').then(() => false, (error: PgError) => error.code === '25P02' || error.code === '57014');
   if (isOpen) await db.unsafe('rollback').catch(() => undefined);
-}
-
-/** Sends one string and cancels it on the server when the signal fires. */
-async function runCancellable(db: Db | Tx, sql: string, signal?: AbortSignal): Promise<void> {
-  const query = db.unsafe(sql);
-  const cancel = () => query.cancel();
-  signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    if (signal?.aborted) throw new Error('interrupted'); // it fired before the listener was added
-    await query;
-  } finally {
-    signal?.removeEventListener('abort', cancel);
-  }
 }
 
 /** A statement that failed inside a transaction, with the statement it was. */

@@ -55,6 +55,19 @@ async function createTables(db: Tx, schema: string): Promise<void> {
   await db.unsafe(ledgerDdl(schema, !exists));
 }
 
+/** Sends one string and cancels it on the server when the signal fires. */
+export async function runCancellable(db: Queryable, sql: string, signal?: AbortSignal): Promise<void> {
+  const query = db.unsafe(sql);
+  const cancel = () => query.cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    if (signal?.aborted) throw new Error('interrupted'); // it fired before the listener was added
+    await query;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
+
 /** Whether the ledger's tables exist in a schema. */
 export interface LedgerTables {
   hasVersionTable: boolean;

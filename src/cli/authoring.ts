@@ -1,7 +1,8 @@
 // revision, baseline, import-alembic, dump, check and drift: writing migrations and schema.sql, and comparing schemas.
 import { resolve } from 'node:path';
 import { DbvcError } from '../core/errors.js';
-import { addFleetOptions, addTargetOptions, command, configure, loadApi, prog, relativePath, singleOrFleet } from './program.js';
+import type { Log } from '../log.js';
+import { addFleetOptions, addTargetOptions, command, configure, loadApi, prog, relativePath, singleOrFleet, type Options } from './program.js';
 
 export function defineAuthoringCommands(): void {
   prog.command('revision <name>')
@@ -86,10 +87,7 @@ export function defineAuthoringCommands(): void {
       const api = await loadApi();
       const config = single.config;
       const result = await api.check(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
-      if (o.json) log.json(result);
-      else if (result.exitCode === 0) log.result(`schema.sql equals the migrations at ${result.head ?? 'base'}`);
-      else for (const d of result.differences) log.result(d.message);
-      return result.exitCode;
+      return printComparison(log, o, result, `schema.sql equals the migrations at ${result.head ?? 'base'}`);
     }));
   addTargetOptions(false);
   addFleetOptions(false);
@@ -105,11 +103,16 @@ export function defineAuthoringCommands(): void {
       const api = await loadApi();
       const config = single.config;
       const result = await api.drift(config, { scratchUrl: o['scratch-url'], report: log, env: process.env });
-      if (o.json) log.json(result);
-      else if (result.exitCode === 0) log.result(`no drift: ${config.db} has the schema of ${result.revision ?? 'base'}`);
-      else for (const d of result.differences) log.result(d.message);
-      return result.exitCode;
+      return printComparison(log, o, result, `no drift: ${config.db} has the schema of ${result.revision ?? 'base'}`);
     }));
   addTargetOptions(true);
   addFleetOptions(false);
+}
+
+/** check's and drift's result: JSON, the line saying they are equal, or one line per difference; its exit code. */
+function printComparison(log: Log, o: Options, result: { exitCode: number; differences: { message: string }[] }, equal: string): number {
+  if (o.json) log.json(result);
+  else if (result.exitCode === 0) log.result(equal);
+  else for (const d of result.differences) log.result(d.message);
+  return result.exitCode;
 }

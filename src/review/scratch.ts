@@ -6,7 +6,7 @@ import type { Config, ServerAddress } from '../config.js';
 import type { Connection } from '../connect.js';
 import { DbvcError } from '../core/errors.js';
 import type { Migration } from '../core/plan.js';
-import type { Db } from '../store.js';
+import { runCancellable, type Db } from '../store.js';
 import { dropLeftovers, scratchName } from './leftovers.js';
 import { buildTemplate, markTemplateUsed, pruneTemplates, spareName } from './template.js';
 
@@ -273,10 +273,7 @@ class Copies {
 
   private async copySpare(db: Db, template: string, oid: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted || (await listSpares(db, template, oid)).length > 0) return;
-    const query = db.unsafe(`create database ${spareName(template, `${oid}_${randomBytes(3).toString('hex')}`)} template ${template}${this.strategy}`);
-    const cancel = () => void query.cancel();
-    signal?.addEventListener('abort', cancel, { once: true });
-    await query.finally(() => signal?.removeEventListener('abort', cancel));
+    await runCancellable(db, `create database ${spareName(template, `${oid}_${randomBytes(3).toString('hex')}`)} template ${template}${this.strategy}`, signal);
   }
 }
 

@@ -5,7 +5,7 @@ import { DbvcError } from '../core/errors.js';
 import { endsOpen, scanSql } from '../core/lexer.js';
 import type { Migration } from '../core/plan.js';
 import { literal } from '../core/render.js';
-import type { Db } from '../store.js';
+import { runCancellable, type Db } from '../store.js';
 
 // Transactional migrations go to the server many at a time, each in its own BEGIN ... COMMIT within one simple
 // query (as the runner sends one): a thousand small files cost one round trip per batch, not three each.
@@ -75,7 +75,7 @@ async function applyBatch(db: Db, batch: Migration[], signal?: AbortSignal): Pro
     return `BEGIN;\n${body}\nINSERT INTO pg_temp.dbvc_built VALUES (${literal(m.version)});\nCOMMIT;`;
   }).join('\n');
   try {
-    await cancellable(db, text, signal);
+    await runCancellable(db, text, signal);
   } catch (error) {
     await db.unsafe('rollback').catch(() => undefined);
     if (signal?.aborted) throw interrupted();
@@ -88,22 +88,10 @@ async function applyStatements(db: Db, migration: Migration, signal?: AbortSigna
   try {
     for (const s of scanSql(migration.up.text).statements) {
       if (signal?.aborted) throw interrupted();
-      if (s.words.length > 0) await cancellable(db, migration.up.text.slice(s.start, s.end), signal);
+      if (s.words.length > 0) await runCancellable(db, migration.up.text.slice(s.start, s.end), signal);
     }
   } catch (error) {
     throw signal?.aborted ? interrupted() : failure(migration, error);
-  }
-}
-
-/** Runs `text`; when `signal` aborts, the server cancels it (57014) rather than the build waiting for its end. */
-async function cancellable(db: Db, text: string, signal?: AbortSignal): Promise<void> {
-  const query = db.unsafe(text);
-  const cancel = () => void query.cancel();
-  signal?.addEventListener('abort', cancel, { once: true });
-  try {
-    await query;
-  } finally {
-    signal?.removeEventListener('abort', cancel);
   }
 }
 
