@@ -2,6 +2,7 @@
 // development database. The schema is what check and dump compare; the URL is for migra's driver.
 import type { Reporter } from '../api.js';
 import type { Config } from '../config.js';
+import { quoteIdent } from '../core/ledger.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Db } from '../store.js';
 import type { ServerAddress } from '../url.js';
@@ -38,5 +39,5 @@ export function isEmptySchema(schema: Snapshot): boolean {
 
 /** dbvc's own two tables as migra names them (every part quoted), for diffDatabases' leaveOut. */
 export function bookkeepingTables(config: Config): string[] {
-  return ['alembic_version', 'dbvc_history'].map((table) => `"${config.schema.replaceAll('"', '""')}"."${table}"`);
+  return ['alembic_version', 'dbvc_history'].map((table) => `${quoteIdent(config.schema)}.${quoteIdent(table)}`);
 }

@@ -1,4 +1,5 @@
 // schema.sql as text: migra's statements, with the gaps dbvc fills around it (issue 15), behind a short header.
+import { quoteIdent } from './ledger.js';
 import type { SchemaChange } from './review.js';
 import type { SchemaObject } from './snapshot.js';
 
@@ -146,7 +147,7 @@ export function splitConcurrentIndexes(up: string[], down: string[], existingTab
     const [, , index, schema, table] = match.map((part) => (part === undefined ? part : unquote(part)));
     if (!existingTables.has(`${schema}.${table}`) || adopted.has(index)) return true;
     const create = statement.trim().replace(/^create (unique )?index /i, (_, unique) => `CREATE ${unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY `);
-    moved.push({ key: `${schema}\0${index}`, create: endStatement(create), drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteName(schema)}.${quoteName(index)};` });
+    moved.push({ key: `${schema}\0${index}`, create: endStatement(create), drop: `DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdent(schema)}.${quoteIdent(index)};` });
     return false;
   });
   const movedKeys = new Set(moved.map((m) => m.key));
@@ -159,10 +160,6 @@ export function splitConcurrentIndexes(up: string[], down: string[], existingTab
 
 function unquote(name: string): string {
   return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
-}
-
-function quoteName(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /**
